@@ -1,0 +1,216 @@
+import { Readable } from 'node:stream';
+import { BadRequestException, InternalServerErrorException } from '@nestjs/common';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { setupTestTracing } from 'nestjs-tracing/testing';
+import { defer, delay, firstValueFrom, lastValueFrom, of, Subject, throwError, timer } from 'rxjs';
+import { runInSpan } from './run-in-span';
+
+describe('runInSpan', () => {
+  const tracing = setupTestTracing();
+  afterEach(() => tracing.reset());
+  afterAll(() => tracing.shutdown());
+
+  const ended = (name: string) => tracing.getFinishedSpans().filter((span) => span.name === name).length;
+
+  it('makes the span active and ends it at return', () => {
+    const result = runInSpan('sync', {}, (span) => {
+      expect(trace.getActiveSpan()).toBe(span);
+      return 42;
+    });
+    expect(result).toBe(42);
+    tracing.expectSpan('sync', { kind: SpanKind.INTERNAL, status: SpanStatusCode.UNSET, parent: null });
+  });
+
+  it('records a throw and rethrows it untouched', () => {
+    const error = new TypeError('boom');
+    expect(() =>
+      runInSpan('throws', {}, () => {
+        throw error;
+      }),
+    ).toThrow(error);
+    const span = tracing.expectSpan('throws', { status: SpanStatusCode.ERROR, attributes: { 'error.type': 'TypeError' } });
+    expect(span.status.message).toBe('boom');
+    expect(span.events.map((event) => event.name)).toEqual(['exception']);
+  });
+
+  it.each([
+    ['a string', 'bad', '_OTHER', 'bad'],
+    ['a plain object', { code: 7, message: 'odd' }, '_OTHER', 'odd'],
+    ['undefined', undefined, '_OTHER', 'undefined'],
+  ])('handles %s thrown', (_label, thrown, errorType, message) => {
+    expect(() =>
+      runInSpan('odd', {}, () => {
+        throw thrown;
+      }),
+    ).toThrow();
+    const span = tracing.expectSpan('odd', { status: SpanStatusCode.ERROR, attributes: { 'error.type': errorType } });
+    expect(span.status.message).toBe(message);
+    expect(span.events).toHaveLength(1);
+  });
+
+  it('ends when a Promise resolves, not before', async () => {
+    let release!: () => void;
+    const promise = runInSpan('promise', {}, () => new Promise<string>((resolve) => (release = () => resolve('ok'))));
+    await Promise.resolve();
+    expect(ended('promise')).toBe(0);
+    release();
+    await expect(promise).resolves.toBe('ok');
+    tracing.expectSpan('promise', { status: SpanStatusCode.UNSET });
+  });
+
+  it('ends a plain function that returns a Promise when it settles (not at return)', async () => {
+    const promise = runInSpan('plain', {}, () => new Promise((resolve) => setTimeout(resolve, 20)));
+    expect(ended('plain')).toBe(0);
+    await promise;
+    const [span] = tracing.getFinishedSpans();
+    expect(span.duration[0] * 1e3 + span.duration[1] / 1e6).toBeGreaterThanOrEqual(15);
+  });
+
+  it('records a rejection', async () => {
+    await expect(runInSpan('rejects', {}, () => Promise.reject(new RangeError('no')))).rejects.toThrow('no');
+    tracing.expectSpan('rejects', { status: SpanStatusCode.ERROR, attributes: { 'error.type': 'RangeError' } });
+  });
+
+  it('ends on a custom thenable', async () => {
+    const thenable = { then: (resolve: (value: number) => void) => setTimeout(() => resolve(5), 5) };
+    const result = await runInSpan('thenable', {}, () => thenable);
+    expect(result).toBe(5);
+    expect(ended('thenable')).toBe(1);
+  });
+
+  it('keeps the parent across awaits', async () => {
+    await runInSpan('outer', {}, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      runInSpan('inner', {}, () => undefined);
+    });
+    tracing.expectSpan('inner', { parent: 'outer' });
+  });
+
+  describe('Observables', () => {
+    it('ends when the Observable completes, not at return, and runs the subscription in the span', async () => {
+      const source = runInSpan('observable', {}, () =>
+        defer(() => {
+          runInSpan('child', {}, () => undefined);
+          return timer(5);
+        }),
+      );
+      expect(ended('observable')).toBe(0);
+      await lastValueFrom(source);
+      tracing.expectSpan('child', { parent: 'observable' });
+      expect(ended('observable')).toBe(1);
+    });
+
+    it('records an emitted error', async () => {
+      const source = runInSpan('errors', {}, () => throwError(() => new Error('emitted')));
+      await expect(firstValueFrom(source)).rejects.toThrow('emitted');
+      tracing.expectSpan('errors', { status: SpanStatusCode.ERROR, attributes: { 'error.type': 'Error' } });
+    });
+
+    it('ends once when unsubscribed early', () => {
+      const subject = new Subject<number>();
+      const subscription = runInSpan('unsubscribed', {}, () => subject.asObservable()).subscribe();
+      subject.next(1);
+      subscription.unsubscribe();
+      subject.complete();
+      expect(ended('unsubscribed')).toBe(1);
+      tracing.expectSpan('unsubscribed', { status: SpanStatusCode.UNSET });
+    });
+
+    it('follows a Promise that resolves to an Observable', async () => {
+      const source = await runInSpan('wrapped', {}, async () => of(1).pipe(delay(5)));
+      expect(ended('wrapped')).toBe(0);
+      await lastValueFrom(source);
+      expect(ended('wrapped')).toBe(1);
+    });
+  });
+
+  describe('async iterables', () => {
+    async function* numbers(count: number) {
+      for (let index = 0; index < count; index++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        runInSpan(`item ${index}`, {}, () => undefined);
+        yield index;
+      }
+    }
+
+    it('ends when iteration ends, with children parented to it', async () => {
+      const values: number[] = [];
+      const iterable = runInSpan('generator', {}, () => numbers(3));
+      expect(ended('generator')).toBe(0);
+      for await (const value of iterable) {
+        values.push(value);
+      }
+      expect(values).toEqual([0, 1, 2]);
+      tracing.expectSpan('generator', { status: SpanStatusCode.UNSET });
+      tracing.expectSpan('item 2', { parent: 'generator' });
+    });
+
+    it('ends when iteration is abandoned', async () => {
+      for await (const value of runInSpan('abandoned', {}, () => numbers(10))) {
+        if (value === 1) {
+          break;
+        }
+      }
+      expect(ended('abandoned')).toBe(1);
+    });
+
+    it('records an error thrown during iteration', async () => {
+      async function* failing() {
+        yield 1;
+        throw new Error('mid-stream');
+      }
+      const consume = async () => {
+        for await (const _ of runInSpan('failing', {}, failing)) {
+          // drain
+        }
+      };
+      await expect(consume()).rejects.toThrow('mid-stream');
+      tracing.expectSpan('failing', { status: SpanStatusCode.ERROR });
+    });
+
+    it('leaves Node streams intact and ends when they end', async () => {
+      const stream = runInSpan('stream', {}, () => Readable.from(['a', 'b']));
+      expect(typeof stream.pipe).toBe('function');
+      const chunks: string[] = [];
+      for await (const chunk of stream) {
+        chunks.push(chunk as string);
+      }
+      expect(chunks).toEqual(['a', 'b']);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(ended('stream')).toBe(1);
+    });
+  });
+
+  describe('HTTP exceptions', () => {
+    it('does not mark a SERVER span ERROR for a 4xx, but records it', () => {
+      expect(() =>
+        runInSpan('server 4xx', { kind: SpanKind.SERVER }, () => {
+          throw new BadRequestException('bad id');
+        }),
+      ).toThrow(BadRequestException);
+      const span = tracing.expectSpan('server 4xx', {
+        status: SpanStatusCode.UNSET,
+        attributes: { 'error.type': 'BadRequestException' },
+      });
+      expect(span.events.map((event) => event.name)).toEqual(['exception']);
+    });
+
+    it('marks a SERVER span ERROR for a 5xx', () => {
+      expect(() =>
+        runInSpan('server 5xx', { kind: SpanKind.SERVER }, () => {
+          throw new InternalServerErrorException();
+        }),
+      ).toThrow();
+      tracing.expectSpan('server 5xx', { status: SpanStatusCode.ERROR });
+    });
+
+    it('marks an INTERNAL span ERROR for a 4xx', () => {
+      expect(() =>
+        runInSpan('internal 4xx', {}, () => {
+          throw new BadRequestException();
+        }),
+      ).toThrow();
+      tracing.expectSpan('internal 4xx', { status: SpanStatusCode.ERROR });
+    });
+  });
+});

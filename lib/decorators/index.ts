@@ -1,0 +1,3 @@
+export { CurrentSpan } from './current-span.decorator';
+export { Traced, type TracedOptions } from './traced.decorator';
+export { Untraced } from './untraced.decorator';

@@ -1,0 +1,23 @@
+/**
+ * Every message the package shows a user. Each says what went wrong, why, and what
+ * to do about it.
+ */
+export const TracingMessages = {
+  invalidOption: (path: string, given: string, allowed: string) =>
+    `Cannot start TracingModule because the option "${path}" is ${given}. ` +
+    `Make sure to pass ${allowed}.`,
+  unknownOption: (path: string, allowed: readonly string[]) =>
+    `Cannot start TracingModule because "${path}" is not an option. ` +
+    `Make sure to use only ${allowed.map((key) => `"${key}"`).join(', ')}.`,
+  notAnObject: (given: string) =>
+    `Cannot start TracingModule because its options are ${given}. ` +
+    'Make sure to pass an object (or nothing) to TracingModule.forRoot() or return one from forRootAsync().',
+  tracedOnNonMethod: (target: string) =>
+    `Cannot apply @Traced() to ${target} because it is not a method. ` +
+    'Make sure to decorate a class or a method (not a getter, setter or property).',
+  testTracingActive: () =>
+    'Cannot set up test tracing because a previous setupTestTracing() is still active. ' +
+    'Make sure to call shutdown() on it (for example in afterAll) before setting up again.',
+  hookFailed: (hook: string) =>
+    `The ${hook} threw; it is ignored and the call goes on untouched.`,
+};
