@@ -4,8 +4,7 @@
  */
 export const TracingMessages = {
   invalidOption: (path: string, given: string, allowed: string) =>
-    `Cannot start TracingModule because the option "${path}" is ${given}. ` +
-    `Make sure to pass ${allowed}.`,
+    `Cannot start TracingModule because the option "${path}" is ${given}. ` + `Make sure to pass ${allowed}.`,
   unknownOption: (path: string, allowed: readonly string[]) =>
     `Cannot start TracingModule because "${path}" is not an option. ` +
     `Make sure to use only ${allowed.map((key) => `"${key}"`).join(', ')}.`,
@@ -18,6 +17,5 @@ export const TracingMessages = {
   testTracingActive: () =>
     'Cannot set up test tracing because a previous setupTestTracing() is still active. ' +
     'Make sure to call shutdown() on it (for example in afterAll) before setting up again.',
-  hookFailed: (hook: string) =>
-    `The ${hook} threw; it is ignored and the call goes on untouched.`,
+  hookFailed: (hook: string) => `The ${hook} threw; it is ignored and the call goes on untouched.`,
 };

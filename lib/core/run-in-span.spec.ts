@@ -28,7 +28,10 @@ describe('runInSpan', () => {
         throw error;
       }),
     ).toThrow(error);
-    const span = tracing.expectSpan('throws', { status: SpanStatusCode.ERROR, attributes: { 'error.type': 'TypeError' } });
+    const span = tracing.expectSpan('throws', {
+      status: SpanStatusCode.ERROR,
+      attributes: { 'error.type': 'TypeError' },
+    });
     expect(span.status.message).toBe('boom');
     expect(span.events.map((event) => event.name)).toEqual(['exception']);
   });

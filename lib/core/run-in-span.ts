@@ -1,12 +1,5 @@
 import { finished } from 'node:stream';
-import {
-  context as contextApi,
-  SpanKind,
-  trace,
-  type Context,
-  type Span,
-  type SpanOptions,
-} from '@opentelemetry/api';
+import { context as contextApi, SpanKind, trace, type Context, type Span, type SpanOptions } from '@opentelemetry/api';
 import { isObservable, Observable } from 'rxjs';
 import { recordError } from './record-error';
 import { getTracer } from './tracer';
@@ -89,11 +82,7 @@ function traceResult<T>(result: T, ending: SpanEnding, spanContext: Context): T 
   return result;
 }
 
-function traceThenable(
-  thenable: PromiseLike<unknown>,
-  ending: SpanEnding,
-  spanContext: Context,
-): Promise<unknown> {
+function traceThenable(thenable: PromiseLike<unknown>, ending: SpanEnding, spanContext: Context): Promise<unknown> {
   // A foreign thenable's own then() may return anything; adopting it gives a real Promise.
   const promise = thenable instanceof Promise ? thenable : Promise.resolve(thenable);
   return promise.then(
@@ -165,9 +154,7 @@ function traceAsyncIterable<T>(
       return settle(fallback());
     }
     return settle(
-      new Promise<IteratorResult<T>>((resolve) =>
-        resolve(contextApi.with(spanContext, () => fn.call(target, arg))),
-      ),
+      new Promise<IteratorResult<T>>((resolve) => resolve(contextApi.with(spanContext, () => fn.call(target, arg)))),
     );
   };
   return {

@@ -55,8 +55,7 @@ type AnyFunction = (...args: any[]) => any;
  * ```
  */
 export function Traced(nameOrOptions?: string | TracedOptions): ClassDecorator & MethodDecorator {
-  const options: TracedOptions =
-    typeof nameOrOptions === 'string' ? { name: nameOrOptions } : { ...nameOrOptions };
+  const options: TracedOptions = typeof nameOrOptions === 'string' ? { name: nameOrOptions } : { ...nameOrOptions };
   return ((target: object, propertyKey?: string | symbol, descriptor?: PropertyDescriptor) => {
     if (propertyKey === undefined) {
       traceClass(target as Function, options);
@@ -115,9 +114,7 @@ function wrapMethod(
       ...(typeof options.attributes === 'object' ? options.attributes : undefined),
     },
   };
-  const spanParameters = Reflect.getMetadata(CURRENT_SPAN_PARAMS_METADATA, target, propertyKey) as
-    | number[]
-    | undefined;
+  const spanParameters = Reflect.getMetadata(CURRENT_SPAN_PARAMS_METADATA, target, propertyKey) as number[] | undefined;
 
   const traced = function (this: unknown, ...args: unknown[]): unknown {
     if (!tracingState.enabled) {
