@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '**/dist/', 'node_modules/', 'coverage/', 'test/smoke/.work/'] },
+  { ignores: ['dist/', '**/dist/', 'node_modules/', 'coverage/', 'test/smoke/.work/', 'test/smoke/apps/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
