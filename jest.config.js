@@ -1,6 +1,12 @@
 /** @type {import('jest').Config} */
 const shared = {
   testEnvironment: 'node',
+  modulePathIgnorePatterns: [
+    '<rootDir>/test/smoke/',
+    '<rootDir>/dist/',
+    '<rootDir>/sample/dist/',
+    '<rootDir>/bench/dist/',
+  ],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },

@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { BadRequestException, InternalServerErrorException } from '@nestjs/common';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { setupTestTracing } from 'nestjs-tracing/testing';
-import { defer, delay, firstValueFrom, lastValueFrom, of, Subject, throwError, timer } from 'rxjs';
+import { EventEmitter } from 'node:events';
+import { defer, delay, firstValueFrom, lastValueFrom, Observable, of, Subject, take, throwError, timer } from 'rxjs';
 import { runInSpan } from './run-in-span';
 
 describe('runInSpan', () => {
@@ -81,6 +82,44 @@ describe('runInSpan', () => {
     expect(ended('thenable')).toBe(1);
   });
 
+  it('leaves a lazy query-builder thenable lazy and whole, and ends when it is awaited', async () => {
+    let executed = 0;
+    class Query {
+      lean() {
+        return this;
+      }
+      exec() {
+        executed++;
+        return Promise.resolve(['row']);
+      }
+      then(onFulfilled: (rows: string[]) => unknown, onRejected: (error: unknown) => unknown) {
+        return this.exec().then(onFulfilled, onRejected);
+      }
+      get [Symbol.toStringTag]() {
+        return 'PrismaPromise';
+      }
+    }
+    const query = runInSpan('query', {}, () => new Query());
+    expect(query).toBeInstanceOf(Query);
+    expect(typeof query.lean).toBe('function');
+    expect(Object.prototype.toString.call(query)).toBe('[object PrismaPromise]');
+    expect(executed).toBe(0);
+    expect(ended('query')).toBe(0);
+    expect(await query).toEqual(['row']);
+    expect(executed).toBe(1);
+    expect(ended('query')).toBe(1);
+  });
+
+  it('ends the span when reading the result throws after fn returned', () => {
+    const weird = {
+      get then() {
+        throw new Error('getter');
+      },
+    };
+    expect(() => runInSpan('then getter', {}, () => weird)).toThrow('getter');
+    tracing.expectSpan('then getter', { status: SpanStatusCode.ERROR });
+  });
+
   it('keeps the parent across awaits', async () => {
     await runInSpan('outer', {}, async () => {
       await new Promise((resolve) => setTimeout(resolve, 1));
@@ -117,6 +156,22 @@ describe('runInSpan', () => {
       subject.complete();
       expect(ended('unsubscribed')).toBe(1);
       tracing.expectSpan('unsubscribed', { status: SpanStatusCode.UNSET });
+    });
+
+    it('stops a synchronous source when the subscriber unsubscribes early', () => {
+      let emitted = 0;
+      const source = new Observable<number>((subscriber) => {
+        for (let index = 0; index < 1000 && !subscriber.closed; index++) {
+          emitted++;
+          subscriber.next(index);
+        }
+        subscriber.complete();
+      });
+      runInSpan('take one', {}, () => source)
+        .pipe(take(1))
+        .subscribe();
+      expect(emitted).toBe(1);
+      expect(ended('take one')).toBe(1);
     });
 
     it('follows a Promise that resolves to an Observable', async () => {
@@ -169,6 +224,47 @@ describe('runInSpan', () => {
       };
       await expect(consume()).rejects.toThrow('mid-stream');
       tracing.expectSpan('failing', { status: SpanStatusCode.ERROR });
+    });
+
+    it('keeps the API of an async-iterable object and ends when it is iterated', async () => {
+      class Cursor extends EventEmitter {
+        toArray() {
+          return Promise.resolve([1, 2]);
+        }
+        async *[Symbol.asyncIterator]() {
+          yield 1;
+          yield 2;
+        }
+      }
+      const cursor = runInSpan('cursor', {}, () => new Cursor());
+      expect(cursor).toBeInstanceOf(Cursor);
+      expect(await cursor.toArray()).toEqual([1, 2]);
+      const values: number[] = [];
+      for await (const value of cursor) {
+        values.push(value);
+      }
+      expect(values).toEqual([1, 2]);
+      expect(ended('cursor')).toBe(1);
+    });
+
+    it('rejects, and ends the span, when the iterable cannot make an iterator', async () => {
+      const broken = {
+        [Symbol.asyncIterator](): AsyncIterator<number> {
+          throw new Error('no iterator');
+        },
+      };
+      const iterable = runInSpan('broken', {}, () => broken);
+      await expect(iterable[Symbol.asyncIterator]().next()).rejects.toThrow('no iterator');
+      tracing.expectSpan('broken', { status: SpanStatusCode.ERROR });
+    });
+
+    it('adds no error listener to a returned stream, and records the error it closes with', async () => {
+      const stream = runInSpan('failing stream', {}, () => new Readable({ read() {} }));
+      expect(stream.listenerCount('error')).toBe(0);
+      stream.on('error', () => undefined);
+      stream.destroy(new Error('disk gone'));
+      await new Promise((resolve) => stream.once('close', resolve));
+      tracing.expectSpan('failing stream', { status: SpanStatusCode.ERROR });
     });
 
     it('leaves Node streams intact and ends when they end', async () => {

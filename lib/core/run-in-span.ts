@@ -1,6 +1,5 @@
-import { finished } from 'node:stream';
 import { context as contextApi, SpanKind, trace, type Context, type Span, type SpanOptions } from '@opentelemetry/api';
-import { isObservable, Observable } from 'rxjs';
+import { finalize, isObservable, Observable, tap } from 'rxjs';
 import { recordError } from './record-error';
 import { getTracer } from './tracer';
 
@@ -8,15 +7,19 @@ import { getTracer } from './tracer';
  * Runs `fn` inside a new active span and ends the span exactly once, when the work
  * `fn` started is over:
  * - a value or a throw: at once;
- * - a Promise or any thenable: when it settles (a Promise that resolves to an
- *   Observable is followed into that Observable);
+ * - a Promise: when it settles (a Promise that resolves to an Observable is followed
+ *   into that Observable);
+ * - another thenable (a query builder such as Prisma's, Mongoose's or Knex's): when
+ *   it settles after someone calls its `then` (it is returned behind a Proxy that
+ *   watches `then` only, so nothing runs early and its own API stays);
  * - an Observable: when it completes, errors or is unsubscribed; it is subscribed
  *   inside the span's context, so the work it does has this span as parent;
- * - a Node stream: when it ends, errors or is destroyed;
- * - an async iterable or async generator: when iteration ends, throws, or is
- *   abandoned (`return()`, as `break` in `for await` does).
- * A failure goes through `recordError`. The returned value has the same shape as the
- * one `fn` returned.
+ * - a Node stream: when it closes (left as it is; no error listener is added);
+ * - an async generator or async iterable: when iteration ends, throws, or is
+ *   abandoned (`return()`, as `break` in `for await` does); an iterable object keeps
+ *   its own API.
+ * A failure goes through `recordError`. The returned value has the shape of the one
+ * `fn` returned.
  */
 export function runInSpan<T>(
   name: string,
@@ -26,16 +29,13 @@ export function runInSpan<T>(
 ): T {
   const span = getTracer().startSpan(name, options, parent);
   const spanContext = trace.setSpan(parent, span);
-  const kind = options.kind ?? SpanKind.INTERNAL;
-  let result: T;
+  const ending = new SpanEnding(span, options.kind ?? SpanKind.INTERNAL);
   try {
-    result = contextApi.with(spanContext, fn, undefined, span);
+    return traceResult(contextApi.with(spanContext, fn, undefined, span), ending, spanContext);
   } catch (error) {
-    recordError(span, error, kind);
-    span.end();
+    ending.end(error, true);
     throw error;
   }
-  return traceResult(result, new SpanEnding(span, kind), spanContext);
 }
 
 /** Ends a span once, recording the error it ended with, if any. */
@@ -59,6 +59,8 @@ class SpanEnding {
   }
 }
 
+type Candidate = Record<PropertyKey, unknown>;
+
 function traceResult<T>(result: T, ending: SpanEnding, spanContext: Context): T {
   if (typeof result !== 'object' || result === null) {
     ending.end();
@@ -67,12 +69,15 @@ function traceResult<T>(result: T, ending: SpanEnding, spanContext: Context): T 
   if (isObservable(result)) {
     return traceObservable(result, ending, spanContext) as T;
   }
-  const candidate = result as Record<PropertyKey, unknown>;
-  if (typeof candidate.then === 'function') {
-    return traceThenable(result as unknown as PromiseLike<unknown>, ending, spanContext) as T;
+  if (result instanceof Promise) {
+    return tracePromise(result, ending, spanContext) as T;
   }
-  if (typeof candidate.pipe === 'function' && typeof candidate.on === 'function') {
-    finished(result as unknown as NodeJS.ReadableStream, (error) => ending.end(error ?? undefined));
+  const candidate = result as unknown as Candidate;
+  if (typeof candidate.then === 'function') {
+    return traceThenable(candidate, ending, spanContext) as T;
+  }
+  if (typeof candidate.pipe === 'function' && typeof candidate.once === 'function') {
+    endWithStream(result as unknown as StreamLike, ending);
     return result;
   }
   if (typeof candidate[Symbol.asyncIterator] === 'function' && typeof candidate.getReader !== 'function') {
@@ -82,9 +87,7 @@ function traceResult<T>(result: T, ending: SpanEnding, spanContext: Context): T 
   return result;
 }
 
-function traceThenable(thenable: PromiseLike<unknown>, ending: SpanEnding, spanContext: Context): Promise<unknown> {
-  // A foreign thenable's own then() may return anything; adopting it gives a real Promise.
-  const promise = thenable instanceof Promise ? thenable : Promise.resolve(thenable);
+function tracePromise(promise: Promise<unknown>, ending: SpanEnding, spanContext: Context): Promise<unknown> {
   return promise.then(
     (value) => {
       if (isObservable(value)) {
@@ -100,40 +103,79 @@ function traceThenable(thenable: PromiseLike<unknown>, ending: SpanEnding, spanC
   );
 }
 
+function traceThenable(thenable: Candidate, ending: SpanEnding, spanContext: Context): Candidate {
+  const then = (onFulfilled?: (value: unknown) => unknown, onRejected?: (error: unknown) => unknown): unknown =>
+    contextApi.with(spanContext, () =>
+      Reflect.apply(thenable.then as Function, thenable, [
+        (value: unknown) => {
+          ending.end();
+          return onFulfilled ? onFulfilled(value) : value;
+        },
+        (error: unknown) => {
+          ending.end(error, true);
+          if (onRejected) {
+            return onRejected(error);
+          }
+          throw error;
+        },
+      ]),
+    );
+  return new Proxy(thenable, { get: (target, key) => (key === 'then' ? then : Reflect.get(target, key)) });
+}
+
 function traceObservable<T>(source: Observable<T>, ending: SpanEnding, spanContext: Context): Observable<T> {
   return new Observable<T>((subscriber) => {
-    const subscription = contextApi.with(spanContext, () =>
-      source.subscribe({
-        next: (value) => subscriber.next(value),
-        error: (error: unknown) => {
-          ending.end(error, true);
-          subscriber.error(error);
-        },
-        complete: () => {
-          ending.end();
-          subscriber.complete();
-        },
-      }),
+    // Subscribing the downstream subscriber itself keeps unsubscription synchronous,
+    // so an early `take(1)` stops even a synchronous source.
+    contextApi.with(spanContext, () =>
+      source
+        .pipe(
+          tap({ error: (error: unknown) => ending.end(error, true), complete: () => ending.end() }),
+          finalize(() => ending.end()),
+        )
+        .subscribe(subscriber),
     );
-    return () => {
-      subscription.unsubscribe();
-      ending.end();
-    };
   });
 }
 
-function traceAsyncIterable<T>(
-  iterable: AsyncIterable<T>,
+type StreamLike = { once(event: string, listener: () => void): unknown; errored?: unknown };
+
+function endWithStream(stream: StreamLike, ending: SpanEnding): void {
+  // No 'error' listener: adding one would hide an unhandled stream error from the app.
+  const done = () => ending.end(stream.errored ?? undefined, stream.errored != null);
+  stream.once('close', done);
+  stream.once('end', done);
+  stream.once('finish', done);
+}
+
+function traceAsyncIterable<T>(iterable: AsyncIterable<T>, ending: SpanEnding, spanContext: Context): AsyncIterable<T> {
+  if (Object.prototype.toString.call(iterable) === '[object AsyncGenerator]') {
+    return traceAsyncIterator(() => iterable as AsyncGenerator<T>, ending, spanContext);
+  }
+  const iterate = () => traceAsyncIterator(() => iterable[Symbol.asyncIterator](), ending, spanContext);
+  return new Proxy(iterable, {
+    get: (target, key) => (key === Symbol.asyncIterator ? iterate : Reflect.get(target, key)),
+  });
+}
+
+function traceAsyncIterator<T>(
+  open: () => AsyncIterator<T>,
   ending: SpanEnding,
   spanContext: Context,
 ): AsyncIterableIterator<T> {
   let iterator: AsyncIterator<T> | undefined;
-  const source = (): AsyncIterator<T> =>
-    (iterator ??= contextApi.with(spanContext, () => iterable[Symbol.asyncIterator]()));
-  const settle = (step: Promise<IteratorResult<T>>): Promise<IteratorResult<T>> =>
-    step.then(
+  const call = (
+    method: 'next' | 'return' | 'throw',
+    arg: unknown,
+    fallback: () => Promise<IteratorResult<T>>,
+  ): Promise<IteratorResult<T>> =>
+    new Promise<IteratorResult<T>>((resolve) => {
+      const target = (iterator ??= contextApi.with(spanContext, open));
+      const fn = target[method] as ((value?: unknown) => Promise<IteratorResult<T>>) | undefined;
+      resolve(typeof fn === 'function' ? contextApi.with(spanContext, () => fn.call(target, arg)) : fallback());
+    }).then(
       (result) => {
-        if (result.done) {
+        if (result.done || method === 'return') {
           ending.end();
         }
         return result;
@@ -143,24 +185,9 @@ function traceAsyncIterable<T>(
         throw error;
       },
     );
-  const call = (
-    method: 'next' | 'return' | 'throw',
-    arg: unknown,
-    fallback: () => Promise<IteratorResult<T>>,
-  ): Promise<IteratorResult<T>> => {
-    const target = source();
-    const fn = target[method] as ((value?: unknown) => Promise<IteratorResult<T>>) | undefined;
-    if (typeof fn !== 'function') {
-      return settle(fallback());
-    }
-    return settle(
-      new Promise<IteratorResult<T>>((resolve) => resolve(contextApi.with(spanContext, () => fn.call(target, arg)))),
-    );
-  };
   return {
     next: (value?: unknown) => call('next', value, () => Promise.resolve({ done: true, value: undefined })),
-    return: (value?: unknown) =>
-      call('return', value, () => Promise.resolve({ done: true, value: value as T })).finally(() => ending.end()),
+    return: (value?: unknown) => call('return', value, () => Promise.resolve({ done: true, value: value as T })),
     throw: (error?: unknown) => call('throw', error, () => Promise.reject(error)),
     [Symbol.asyncIterator]() {
       return this;

@@ -5,6 +5,7 @@ import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants';
 import { SpanKind } from '@opentelemetry/api';
 import { setupTestTracing } from 'nestjs-tracing/testing';
+import { CurrentSpan } from './current-span.decorator';
 import { Traced } from './traced.decorator';
 import { Untraced } from './untraced.decorator';
 
@@ -257,6 +258,21 @@ describe('@Traced', () => {
       new Repository().load();
       tracing.expectSpan('repo.load');
     });
+  });
+
+  it('does not take @CurrentSpan() positions from an overridden base method', () => {
+    class Base {
+      handle(_input: string, @CurrentSpan() _span?: unknown): unknown {
+        return undefined;
+      }
+    }
+    class Child extends Base {
+      @Traced()
+      override handle(input: string, extra?: unknown): unknown {
+        return [input, extra];
+      }
+    }
+    expect(new Child().handle('x', 'user value')).toEqual(['x', 'user value']);
   });
 
   it('throws a clear error on a getter', () => {

@@ -114,7 +114,8 @@ function wrapMethod(
       ...(typeof options.attributes === 'object' ? options.attributes : undefined),
     },
   };
-  const spanParameters = Reflect.getMetadata(CURRENT_SPAN_PARAMS_METADATA, target, propertyKey) as number[] | undefined;
+  const spanParameters = Reflect.getOwnMetadata(CURRENT_SPAN_PARAMS_METADATA, target, propertyKey) as
+    number[] | undefined;
 
   const traced = function (this: unknown, ...args: unknown[]): unknown {
     if (!tracingState.enabled) {
