@@ -1,6 +1,4 @@
 import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -9,6 +7,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { registerContextAndPropagation } from './register-context';
 
 /** Options of `startTracing()`. */
 export interface StartTracingOptions {
@@ -46,10 +45,7 @@ export function startTracing(options: StartTracingOptions = {}): TracingHandle {
         ? []
         : [new BatchSpanProcessor(exporter === 'console' ? new ConsoleSpanExporter() : exporter)],
   });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(
-    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-  );
+  registerContextAndPropagation();
   trace.setGlobalTracerProvider(provider);
   return {
     async shutdown() {

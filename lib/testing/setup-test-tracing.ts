@@ -7,8 +7,6 @@ import {
   type Attributes,
   type AttributeValue,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -16,6 +14,7 @@ import {
   type ReadableSpan,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { registerContextAndPropagation } from '../sdk/register-context';
 import { TracingError } from '../tracing.error';
 import { TracingMessages } from '../tracing.messages';
 import { renderSpanTree } from './render-span-tree';
@@ -95,15 +94,11 @@ export function setupTestTracing(options: TestTracingOptions = {}): TestTracing 
   const provider = new BasicTracerProvider({
     spanProcessors: [new SimpleSpanProcessor(exporter), ...(options.spanProcessors ?? [])],
   });
-  const contextManager = new AsyncLocalStorageContextManager().enable();
   trace.disable();
   context.disable();
   propagation.disable();
   trace.setGlobalTracerProvider(provider);
-  context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(
-    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-  );
+  registerContextAndPropagation();
 
   const getFinishedSpans = (): ReadableSpan[] => exporter.getFinishedSpans();
   const filter = (matcher: SpanMatcher): ReadableSpan[] => getFinishedSpans().filter(toPredicate(matcher));
