@@ -17,5 +17,9 @@ export const TracingMessages = {
   testTracingActive: () =>
     'Cannot set up test tracing because a previous setupTestTracing() is still active. ' +
     'Make sure to call shutdown() on it (for example in afterAll) before setting up again.',
+  noRequestHook: () =>
+    'Cannot start HTTP spans before middleware and guards because the HTTP adapter has no setOnRequestHook() ' +
+    '(it needs @nestjs/platform-express or @nestjs/platform-fastify >= 11.1.4). ' +
+    'Spans start in TracingInterceptor instead; make sure to upgrade the adapter to cover the whole request.',
   hookFailed: (hook: string) => `The ${hook} threw; it is ignored and the call goes on untouched.`,
 };

@@ -1,5 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { tracingState } from './core';
+import { HttpServerTracer, PASS_THROUGH_INTERCEPTOR, TracingInterceptor } from './http';
 import { TRACING_OPTIONS } from './tracing.constants';
 import {
   ASYNC_OPTIONS_TYPE,
@@ -18,14 +20,23 @@ import { TracingService } from './tracing.service';
  * export class AppModule {}
  * ```
  *
- * The module is global: `TracingService` can be injected anywhere.
+ * Every HTTP request then gets a SERVER span. The module is global: `TracingService`
+ * can be injected anywhere.
  */
 @Module({
   providers: [
     { provide: TRACING_OPTIONS, inject: [TRACING_MODULE_OPTIONS], useFactory: resolveTracingOptions },
     TracingService,
+    HttpServerTracer,
+    TracingInterceptor,
+    {
+      provide: APP_INTERCEPTOR,
+      inject: [TRACING_OPTIONS, TracingInterceptor],
+      useFactory: (options: ResolvedTracingOptions, interceptor: TracingInterceptor) =>
+        options.http.enabled ? interceptor : PASS_THROUGH_INTERCEPTOR,
+    },
   ],
-  exports: [TracingService],
+  exports: [TracingService, HttpServerTracer, TracingInterceptor],
 })
 export class TracingModule extends ConfigurableTracingModule implements OnApplicationShutdown {
   /** Configures the module with options known up front. */

@@ -1,3 +1,9 @@
+import {
+  HTTP_OPTION_CHECKS,
+  resolveHttpOptions,
+  type HttpTracingOptions,
+  type ResolvedHttpTracingOptions,
+} from './http';
 import { TracingError } from './tracing.error';
 import { TracingMessages } from './tracing.messages';
 
@@ -5,30 +11,36 @@ import { TracingMessages } from './tracing.messages';
 export interface TracingModuleOptions {
   /**
    * Whether the module creates spans. When `false`, `@Traced()` methods and
-   * `TracingService.startActiveSpan()` run their function directly with no span;
-   * everything else (`getActiveSpan()`, `inject()`, `extract()`) keeps working.
-   * Useful to switch tracing off per environment without touching the code.
+   * `TracingService.startActiveSpan()` run their function directly with no span and
+   * HTTP requests get none; everything else (`getActiveSpan()`, `inject()`,
+   * `extract()`) keeps working. Useful to switch tracing off per environment without
+   * touching the code.
    * Default: `true`.
    */
   enabled?: boolean;
+  /**
+   * HTTP server tracing: a SERVER span for every request, on Express and Fastify.
+   * Default: on, with the defaults of each `HttpTracingOptions` field.
+   */
+  http?: HttpTracingOptions;
 }
 
 /** @internal The options with every default filled in. */
-export type ResolvedTracingOptions = Required<TracingModuleOptions>;
+export interface ResolvedTracingOptions {
+  readonly enabled: boolean;
+  readonly http: ResolvedHttpTracingOptions;
+}
 
 /** The defaults, in one place, merged on both the sync and the async path. */
-export const DEFAULT_TRACING_OPTIONS: Readonly<ResolvedTracingOptions> = Object.freeze({
+export const DEFAULT_TRACING_OPTIONS: Readonly<Required<Pick<TracingModuleOptions, 'enabled'>>> = Object.freeze({
   enabled: true,
 });
 
-type OptionKind = 'boolean';
+type OptionChecks = Readonly<Record<string, readonly [allowed: string, check: (value: unknown) => boolean]>>;
 
-const OPTION_KINDS: Readonly<Record<keyof TracingModuleOptions, OptionKind>> = {
-  enabled: 'boolean',
-};
-
-const ALLOWED_BY_KIND: Readonly<Record<OptionKind, string>> = {
-  boolean: 'true or false',
+const ROOT_OPTION_CHECKS: OptionChecks = {
+  enabled: ['true or false', (value) => typeof value === 'boolean'],
+  http: ['an object', isPlainObject],
 };
 
 /**
@@ -38,25 +50,42 @@ const ALLOWED_BY_KIND: Readonly<Record<OptionKind, string>> = {
  */
 export function resolveTracingOptions(options: unknown): ResolvedTracingOptions {
   if (options === undefined || options === null) {
-    return { ...DEFAULT_TRACING_OPTIONS };
+    options = {};
   }
-  if (typeof options !== 'object' || Array.isArray(options)) {
+  if (!isPlainObject(options)) {
     throw TracingError.create(TracingMessages.notAnObject(describeValue(options)));
   }
-  const allowed = Object.keys(OPTION_KINDS) as (keyof TracingModuleOptions)[];
-  for (const [key, value] of Object.entries(options)) {
-    const kind = OPTION_KINDS[key as keyof TracingModuleOptions] as OptionKind | undefined;
-    if (kind === undefined) {
-      throw TracingError.create(TracingMessages.unknownOption(key, allowed));
-    }
-    if (value !== undefined && typeof value !== kind) {
-      throw TracingError.create(TracingMessages.invalidOption(key, describeValue(value), ALLOWED_BY_KIND[kind]));
-    }
-  }
+  checkOptions(options, ROOT_OPTION_CHECKS, '');
   const given = options as TracingModuleOptions;
+  if (given.http !== undefined) {
+    checkOptions(given.http, HTTP_OPTION_CHECKS, 'http.');
+  }
   return {
     enabled: given.enabled ?? DEFAULT_TRACING_OPTIONS.enabled,
+    http: resolveHttpOptions(given.http),
   };
+}
+
+function checkOptions(options: object, checks: OptionChecks, prefix: string): void {
+  for (const [key, value] of Object.entries(options)) {
+    const rule = Object.hasOwn(checks, key) ? checks[key] : undefined;
+    if (rule === undefined) {
+      throw TracingError.create(
+        TracingMessages.unknownOption(
+          prefix + key,
+          Object.keys(checks).map((allowed) => prefix + allowed),
+        ),
+      );
+    }
+    const [allowed, check] = rule;
+    if (value !== undefined && !check(value)) {
+      throw TracingError.create(TracingMessages.invalidOption(prefix + key, describeValue(value), allowed));
+    }
+  }
+}
+
+function isPlainObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describeValue(value: unknown): string {

@@ -14,13 +14,21 @@ export function recordError(span: Span, error: unknown, kind: SpanKind): void {
   if (!span.isRecording()) {
     return;
   }
-  span.recordException(toException(error));
-  span.setAttribute(ATTR_ERROR_TYPE, errorTypeOf(error));
+  recordException(span, error);
   const status = httpStatusOf(error);
   if (kind === SpanKind.SERVER && status !== undefined && status < 500) {
     return;
   }
   span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
+}
+
+/**
+ * Records an error as the span's `exception` event and sets `error.type`, leaving
+ * the status to the caller (an HTTP server span decides it from the response).
+ */
+export function recordException(span: Span, error: unknown): void {
+  span.recordException(toException(error));
+  span.setAttribute(ATTR_ERROR_TYPE, errorTypeOf(error));
 }
 
 /**
@@ -56,7 +64,8 @@ export function errorTypeOf(error: unknown): string {
   return typeof name === 'string' && name !== '' ? name : ERROR_TYPE_VALUE_OTHER;
 }
 
-function messageOf(error: unknown): string {
+/** A one-line description of anything thrown, for a span status. */
+export function messageOf(error: unknown): string {
   if (error instanceof Error) {
     return error.message;
   }

@@ -15,7 +15,9 @@ describe('foundation, on a real Express app', () => {
 
   beforeAll(async () => {
     const rpcPort = await freePort();
-    app = await NestFactory.create(AppModule.with(), { logger: false });
+    // This suite checks @Traced and TracingService on their own (test/http covers the
+    // HTTP SERVER spans), which also shows that `http.enabled: false` makes none.
+    app = await NestFactory.create(AppModule.with({ http: { enabled: false } }), { logger: false });
     app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: rpcPort } });
     await app.startAllMicroservices();
     await app.listen(0, '127.0.0.1');

@@ -1,0 +1,203 @@
+import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import {
+  context as contextApi,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { getTracer, runHook, suppressTracing, tracingState } from '../core';
+import { TRACING_OPTIONS } from '../tracing.constants';
+import { TracingMessages } from '../tracing.messages';
+import type { ResolvedTracingOptions } from '../tracing.options';
+import type { ResolvedHttpTracingOptions } from './http-tracing.options';
+import { requestAttributes, requestTarget } from './request-attributes';
+import { endRequestTrace, REQUEST_TRACE, RequestTrace, type TraceCarrier } from './request-trace';
+
+/** Nest's request hook: `(req, res, done)`, called before any middleware. */
+type RequestHook = ((request: object, response: object, done: () => void) => unknown) & {
+  [REQUEST_TRACE]?: true;
+};
+
+/** The hook slot of Nest's Express and Fastify adapters (Nest >= 11.1.4). */
+interface HookableAdapter {
+  setOnRequestHook?: (hook: RequestHook) => void;
+  onRequestHook?: RequestHook;
+}
+
+/**
+ * @internal Starts the SERVER span of every HTTP request from Nest's adapter request
+ * hook, before middleware, guards, interceptors, pipes and filters, and ends it when
+ * the response closes.
+ */
+@Injectable()
+export class HttpServerTracer implements OnModuleInit {
+  private readonly logger = new Logger('TracingModule');
+  private readonly options: ResolvedHttpTracingOptions;
+
+  constructor(
+    @Inject(TRACING_OPTIONS) options: ResolvedTracingOptions,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+  ) {
+    this.options = options.http;
+  }
+
+  /**
+   * Chains to Nest's request hook. Done here rather than in the constructor because
+   * an app built with `Test.createTestingModule()` gets its adapter only after its
+   * providers are built; the hook is read per request, so it is in time.
+   */
+  onModuleInit(): void {
+    const adapter = this.adapterHost?.httpAdapter as HookableAdapter | undefined;
+    if (!this.options.enabled || adapter === undefined || adapter === null) {
+      return;
+    }
+    if (typeof adapter.setOnRequestHook !== 'function') {
+      this.logger.warn(TracingMessages.noRequestHook());
+      return;
+    }
+    const previous = adapter.onRequestHook;
+    if (previous?.[REQUEST_TRACE] === true) {
+      return;
+    }
+    const hook: RequestHook = (request, response, done) => {
+      const next = previous === undefined ? done : () => previous.call(adapter, request, response, done);
+      const requestContext = tracingState.enabled ? this.start(request, response) : undefined;
+      return requestContext === undefined ? next() : contextApi.with(requestContext, next);
+    };
+    hook[REQUEST_TRACE] = true;
+    adapter.setOnRequestHook(hook);
+  }
+
+  /**
+   * The trace of a request, or, when Nest's request hook did not run for it (an
+   * adapter without one), a trace started now. `undefined` when it is left untraced.
+   */
+  traceOf(adapterRequest: object, adapterResponse: object): RequestTrace | undefined {
+    const request = rawRequest(adapterRequest);
+    if (request === undefined) {
+      return undefined;
+    }
+    const found = (request as TraceCarrier)[REQUEST_TRACE];
+    if (found !== undefined) {
+      return found ?? undefined;
+    }
+    this.start(adapterRequest, adapterResponse);
+    return (request as TraceCarrier)[REQUEST_TRACE] ?? undefined;
+  }
+
+  /** Starts the trace of a request; returns the context to run it in, or `undefined` to run it as is. */
+  private start(adapterRequest: object, adapterResponse: object): Context | undefined {
+    const request = rawRequest(adapterRequest);
+    const response = rawResponse(adapterResponse);
+    if (request === undefined || response === undefined) {
+      return undefined;
+    }
+    const options = this.options;
+    const target = requestTarget(request);
+    const ignore = options.ignore;
+    if (ignore !== undefined && runHook('http.ignore', () => ignore(target.path, request)) === true) {
+      (request as TraceCarrier)[REQUEST_TRACE] = null;
+      return suppressTracing(contextApi.active());
+    }
+    const active = contextApi.active();
+    const activeSpan = trace.getSpan(active);
+    let span: Span;
+    let requestContext: Context;
+    const owned = activeSpan === undefined || !isServerSpan(activeSpan);
+    if (owned) {
+      const trusted = this.trusts(request);
+      const parent = trusted ? propagation.extract(active, request.headers) : active;
+      const link = trusted ? undefined : callerLink(request);
+      span = getTracer().startSpan(
+        target.spanNamePrefix,
+        {
+          kind: SpanKind.SERVER,
+          attributes: requestAttributes(request, target, options),
+          root: !trusted,
+          links: link === undefined ? undefined : [link],
+        },
+        parent,
+      );
+      requestContext = trace.setSpan(parent, span);
+    } else {
+      // `instrumentation-http` already made this request's SERVER span: adopt it.
+      span = activeSpan;
+      requestContext = active;
+    }
+    const requestTrace = new RequestTrace(
+      span,
+      requestContext,
+      owned,
+      target.spanNamePrefix,
+      adapterRequest,
+      request,
+      response,
+      options,
+    );
+    (request as TraceCarrier)[REQUEST_TRACE] = requestTrace;
+    (response as TraceCarrier)[REQUEST_TRACE] = requestTrace;
+    // First in line, so an adopted span gets its name and attributes before
+    // `instrumentation-http`'s own `close` listener ends it.
+    response.prependOnceListener('close', endRequestTrace);
+    if (owned && span.isRecording() && options.requestHook !== undefined) {
+      const requestHook = options.requestHook;
+      runHook('http.requestHook', () => requestHook(span, request));
+    }
+    if (options.responseHeader !== undefined && !response.headersSent) {
+      const spanContext = span.spanContext();
+      if (trace.isSpanContextValid(spanContext)) {
+        response.setHeader(
+          options.responseHeader,
+          traceResponse(spanContext.traceId, spanContext.spanId, spanContext.traceFlags),
+        );
+      }
+    }
+    return requestContext;
+  }
+
+  private trusts(request: IncomingMessage): boolean {
+    const trust = this.options.trustIncomingContext;
+    return typeof trust === 'boolean' ? trust : runHook('http.trustIncomingContext', () => trust(request)) === true;
+  }
+}
+
+/** The Node request under an adapter's request: Express extends it, Fastify wraps it. */
+function rawRequest(adapterRequest: object): IncomingMessage | undefined {
+  if (adapterRequest instanceof IncomingMessage) {
+    return adapterRequest;
+  }
+  const raw = (adapterRequest as { raw?: unknown }).raw;
+  return raw instanceof IncomingMessage ? raw : undefined;
+}
+
+function rawResponse(adapterResponse: object): ServerResponse | undefined {
+  if (adapterResponse instanceof ServerResponse) {
+    return adapterResponse;
+  }
+  const raw = (adapterResponse as { raw?: unknown }).raw;
+  return raw instanceof ServerResponse ? raw : undefined;
+}
+
+/** A link to the context the caller sent, for a request that does not join it. */
+function callerLink(request: IncomingMessage): Link | undefined {
+  const callerContext = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, request.headers));
+  return callerContext !== undefined && trace.isSpanContextValid(callerContext)
+    ? { context: callerContext }
+    : undefined;
+}
+
+/** Whether a span is a SERVER span: the SDK's spans expose their kind. */
+function isServerSpan(span: Span): boolean {
+  return span.isRecording() && (span as Partial<{ kind: SpanKind }>).kind === SpanKind.SERVER;
+}
+
+/** The W3C Trace Context Level 2 `traceresponse` value. */
+function traceResponse(traceId: string, spanId: string, traceFlags: number): string {
+  return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}

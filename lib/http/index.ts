@@ -1,0 +1,11 @@
+export { HttpServerTracer } from './http-server.tracer';
+export {
+  HTTP_OPTION_CHECKS,
+  resolveHttpOptions,
+  TRACE_RESPONSE_HEADER,
+  type HttpIgnoreRule,
+  type HttpTracingOptions,
+  type ResolvedHttpTracingOptions,
+} from './http-tracing.options';
+export { ABORTED_ERROR_TYPE } from './request-trace';
+export { PASS_THROUGH_INTERCEPTOR, TracingInterceptor } from './tracing.interceptor';
