@@ -21,7 +21,7 @@ import {
   type MiddlewareConsumer,
   type NestModule,
 } from '@nestjs/common';
-import { REQUEST } from '@nestjs/core';
+import { REQUEST, RouterModule } from '@nestjs/core';
 import { trace, type Span } from '@opentelemetry/api';
 import { CurrentSpan, Traced, TracingModule, TracingService, type TracingModuleOptions } from 'nestjs-tracing';
 import { Readable } from 'node:stream';
@@ -162,12 +162,28 @@ export class HealthController {
   }
 }
 
+@Controller('reports')
+export class ReportsController {
+  @Get(':reportId')
+  get(@Param('reportId') reportId: string) {
+    return { reportId };
+  }
+}
+
+/** Mounted under `/admin` by `RouterModule`: a nested controller. */
+@Module({ controllers: [ReportsController] })
+export class AdminModule {}
+
 @Module({})
 export class HttpAppModule implements NestModule {
   static with(options: TracingModuleOptions = {}): DynamicModule {
     return {
       module: HttpAppModule,
-      imports: [TracingModule.forRoot(options)],
+      imports: [
+        TracingModule.forRoot(options),
+        AdminModule,
+        RouterModule.register([{ path: 'admin', module: AdminModule }]),
+      ],
       controllers: [UsersController, OrdersController, StreamController, ScopedController, HealthController],
       providers: [UsersService, RequestInfo, SeenGuard],
     };

@@ -14,13 +14,20 @@ export interface RunningApp {
   url: string;
 }
 
-/** Starts `HttpAppModule` on an ephemeral loopback port with the given adapter. */
-export async function startHttpApp(adapter: AdapterName, options: TracingModuleOptions = {}): Promise<RunningApp> {
-  const app = await NestFactory.create(
-    HttpAppModule.with(options),
-    adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(),
-    { logger: false },
-  );
+/**
+ * Starts `HttpAppModule` on an ephemeral loopback port with the given adapter;
+ * `withoutRequestHook` makes the adapter look like one older than Nest 11.1.4.
+ */
+export async function startHttpApp(
+  adapter: AdapterName,
+  options: TracingModuleOptions = {},
+  { withoutRequestHook = false } = {},
+): Promise<RunningApp> {
+  const httpAdapter = adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+  if (withoutRequestHook) {
+    Object.defineProperty(httpAdapter, 'setOnRequestHook', { value: undefined });
+  }
+  const app = await NestFactory.create(HttpAppModule.with(options), httpAdapter, { logger: false });
   app.setGlobalPrefix('api');
   app.enableVersioning({ type: VersioningType.URI });
   await app.listen(0, '127.0.0.1');

@@ -95,6 +95,14 @@ describe.each(ADAPTERS)('HTTP server spans on %s', (adapter) => {
     });
   });
 
+  it('names a route of a nested module mounted by RouterModule', async () => {
+    expect((await get('/admin/reports/3')).status).toBe(200);
+    await serverSpan();
+    tracing.expectSpan('GET /api/admin/reports/:reportId', {
+      attributes: { 'nestjs.controller': 'ReportsController', 'nestjs.handler': 'get' },
+    });
+  });
+
   it('redacts secrets in the query string', async () => {
     await get('/v1/orders/7/items/9?token=abc&page=2&X-Amz-Signature=s3cr3t&access_token=t');
     const span = await serverSpan();
@@ -224,5 +232,28 @@ describe.each(ADAPTERS)('HTTP server spans on %s', (adapter) => {
     await get('/users/1', { authorization: 'Bearer secret-token', cookie: 'session=secret' });
     const span = await serverSpan();
     expect(JSON.stringify(span.attributes)).not.toContain('secret');
+  });
+});
+
+describe.each(ADAPTERS)('HTTP server spans on %s without the adapter request hook', (adapter) => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startHttpApp(adapter, {}, { withoutRequestHook: true });
+  });
+  afterEach(() => tracing.reset());
+  afterAll(() => running.app.close());
+
+  it('starts the span in the interceptor instead, named by the route, active in the handler', async () => {
+    const response = await fetch(`${running.url}/users/42`, { headers: { traceparent: TRACEPARENT } });
+    const body = (await response.json()) as { spanId: string };
+    const [span] = await tracing.waitForSpans((candidate) => candidate.kind === SpanKind.SERVER);
+    tracing.expectSpan('GET /api/users/:id', {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.response.status_code': 200, 'nestjs.handler': 'find' },
+    });
+    expect(span.parentSpanContext?.spanId).toBe(PARENT_ID);
+    expect(body.spanId).toBe(span.spanContext().spanId);
+    tracing.expectSpan('UsersService.findOne', { parent: span });
   });
 });
