@@ -7,5 +7,4 @@ export {
   type HttpTracingOptions,
   type ResolvedHttpTracingOptions,
 } from './http-tracing.options';
-export { ABORTED_ERROR_TYPE } from './request-trace';
 export { PASS_THROUGH_INTERCEPTOR, TracingInterceptor } from './tracing.interceptor';

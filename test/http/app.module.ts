@@ -11,6 +11,7 @@ import {
   NestMiddleware,
   NotFoundException,
   Param,
+  ParseIntPipe,
   Post,
   Query,
   Scope,
@@ -101,6 +102,11 @@ export class UsersController {
   @Post()
   create(@Body() body: { name: string }) {
     return { name: body.name, handlerSpanId: activeSpanId() };
+  }
+
+  @Get(':id/number')
+  byNumber(@Param('id', ParseIntPipe) id: number) {
+    return { id };
   }
 
   @Get(':id/fail')

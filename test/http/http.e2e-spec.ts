@@ -119,6 +119,16 @@ describe.each(ADAPTERS)('HTTP server spans on %s', (adapter) => {
     });
   });
 
+  it('gives a request a pipe rejects its span, 400 without ERROR', async () => {
+    expect((await get('/users/abc/number')).status).toBe(400);
+    const span = await serverSpan();
+    tracing.expectSpan('GET /api/users/:id/number', {
+      status: SpanStatusCode.UNSET,
+      attributes: { 'http.response.status_code': 400, 'error.type': 'BadRequestException' },
+    });
+    expect(span.events.filter((event) => event.name === 'exception')).toHaveLength(1);
+  });
+
   it('names an unknown route by its method alone, 404 without ERROR', async () => {
     const response = await get('/nowhere/42');
     expect(response.status).toBe(404);

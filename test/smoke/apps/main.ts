@@ -39,11 +39,17 @@ async function main(): Promise<void> {
   await app.listen(0, '127.0.0.1');
   const response = await fetch(`${await app.getUrl()}/greet?name=smoke`);
   const body = await response.text();
+  const [server] = await tracing.waitForSpans('GET /greet');
   await app.close();
   if (response.status !== 200 || body !== 'hello smoke') {
     throw new Error(`unexpected answer ${response.status} ${body}`);
   }
-  const handler = tracing.expectSpan('GreetingController.greet', { kind: SpanKind.INTERNAL, parent: null });
+  tracing.expectSpan('GET /greet', { kind: SpanKind.SERVER, parent: null, attributes: { 'http.route': '/greet' } });
+  const { traceId, spanId } = server.spanContext();
+  if (response.headers.get('traceresponse') !== `00-${traceId}-${spanId}-01`) {
+    throw new Error(`unexpected traceresponse ${String(response.headers.get('traceresponse'))}`);
+  }
+  const handler = tracing.expectSpan('GreetingController.greet', { kind: SpanKind.INTERNAL, parent: server });
   tracing.expectSpan('GreetingService.greet', { parent: handler });
   console.log(`smoke ok: Nest ${nestVersion}, ${tracing.getFinishedSpans().length} spans exported`);
   console.log(tracing.renderTree());
