@@ -21,5 +21,12 @@ export const TracingMessages = {
     'Cannot start HTTP spans before middleware and guards because the HTTP adapter has no setOnRequestHook() ' +
     '(it needs @nestjs/platform-express or @nestjs/platform-fastify >= 11.1.4). ' +
     'Spans start in TracingInterceptor instead; make sure to upgrade the adapter to cover the whole request.',
+  requestTracingFailed: () =>
+    'Cannot trace an HTTP request because starting its span threw (in the propagator, the sampler or a span ' +
+    'processor). The request goes on untraced; make sure the OpenTelemetry components the app registers do not throw.',
+  adoptedSpanOptions: (options: readonly string[]) =>
+    `The SERVER spans of HTTP requests come from @opentelemetry/instrumentation-http, so the option(s) ` +
+    `${options.map((option) => `"http.${option}"`).join(', ')} of TracingModule do not apply to them. ` +
+    "Make sure to set the instrumentation's own ignoreIncomingRequestHook / requireParentforIncomingSpans / requestHook instead.",
   hookFailed: (hook: string) => `The ${hook} threw; it is ignored and the call goes on untouched.`,
 };

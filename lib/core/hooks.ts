@@ -3,6 +3,14 @@ import { TracingMessages } from '../tracing.messages';
 
 const reported = new Set<string>();
 
+/** Reports an error through `diag.error` the first time an error of this `kind` happens. */
+export function reportOnce(kind: string, message: string, error: unknown): void {
+  if (!reported.has(kind)) {
+    reported.add(kind);
+    diag.error(message, error);
+  }
+}
+
 /**
  * Runs a user-supplied hook; a throw is reported once per kind of hook through
  * `diag.error` and the hook's result is `undefined`, so the traced call goes on.
@@ -11,10 +19,7 @@ export function runHook<T>(hook: string, fn: () => T): T | undefined {
   try {
     return fn();
   } catch (error) {
-    if (!reported.has(hook)) {
-      reported.add(hook);
-      diag.error(TracingMessages.hookFailed(hook), error);
-    }
+    reportOnce(hook, TracingMessages.hookFailed(hook), error);
     return undefined;
   }
 }

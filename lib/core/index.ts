@@ -1,7 +1,7 @@
 export { NestAttributes } from './attribute-names';
 export { NON_RECORDING_SPAN } from './non-recording-span';
 export { copyFunctionMetadata } from './copy-metadata';
-export { runHook } from './hooks';
+export { reportOnce, runHook } from './hooks';
 export { errorTypeOf, httpStatusOf, messageOf, recordError, recordException } from './record-error';
 export { suppressTracing } from './suppress-tracing';
 export { runInSpan } from './run-in-span';

@@ -11,13 +11,14 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { getTracer, runHook, suppressTracing, tracingState } from '../core';
+import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { getTracer, reportOnce, runHook, suppressTracing, tracingState } from '../core';
 import { TRACING_OPTIONS } from '../tracing.constants';
 import { TracingMessages } from '../tracing.messages';
 import type { ResolvedTracingOptions } from '../tracing.options';
-import type { ResolvedHttpTracingOptions } from './http-tracing.options';
+import type { HttpRequest, ResolvedHttpTracingOptions } from './http-tracing.options';
 import { requestAttributes, requestTarget } from './request-attributes';
-import { endRequestTrace, REQUEST_TRACE, RequestTrace, type TraceCarrier } from './request-trace';
+import { endRequestTrace, REQUEST_TRACE, RequestTrace, type RawResponse, type TraceCarrier } from './request-trace';
 
 /** Nest's request hook: `(req, res, done)`, called before any middleware. */
 type RequestHook = ((request: object, response: object, done: () => void) => unknown) & {
@@ -39,6 +40,8 @@ interface HookableAdapter {
 export class HttpServerTracer implements OnModuleInit {
   private readonly logger = new Logger('TracingModule');
   private readonly options: ResolvedHttpTracingOptions;
+  /** Whether the options that cannot apply to an adopted span were reported. */
+  private adoptionReported = false;
 
   constructor(
     @Inject(TRACING_OPTIONS) options: ResolvedTracingOptions,
@@ -80,7 +83,7 @@ export class HttpServerTracer implements OnModuleInit {
    */
   traceOf(adapterRequest: object, adapterResponse: object): RequestTrace | undefined {
     const request = rawRequest(adapterRequest);
-    if (request === undefined) {
+    if (request === undefined || !this.options.enabled) {
       return undefined;
     }
     const found = (request as TraceCarrier)[REQUEST_TRACE];
@@ -91,13 +94,26 @@ export class HttpServerTracer implements OnModuleInit {
     return (request as TraceCarrier)[REQUEST_TRACE] ?? undefined;
   }
 
-  /** Starts the trace of a request; returns the context to run it in, or `undefined` to run it as is. */
+  /**
+   * Starts the trace of a request; returns the context to run it in, or `undefined`
+   * to run it as is. Never throws: a request is never failed by its tracing.
+   */
   private start(adapterRequest: object, adapterResponse: object): Context | undefined {
     const request = rawRequest(adapterRequest);
     const response = rawResponse(adapterResponse);
     if (request === undefined || response === undefined) {
       return undefined;
     }
+    try {
+      return this.startTrace(adapterRequest, request, response);
+    } catch (error) {
+      reportOnce('http.start', TracingMessages.requestTracingFailed(), error);
+      (request as TraceCarrier)[REQUEST_TRACE] = null;
+      return undefined;
+    }
+  }
+
+  private startTrace(adapterRequest: object, request: HttpRequest, response: RawResponse): Context {
     const options = this.options;
     const target = requestTarget(request);
     const ignore = options.ignore;
@@ -127,6 +143,7 @@ export class HttpServerTracer implements OnModuleInit {
       requestContext = trace.setSpan(parent, span);
     } else {
       // `instrumentation-http` already made this request's SERVER span: adopt it.
+      this.reportAdoption();
       span = activeSpan;
       requestContext = active;
     }
@@ -145,6 +162,9 @@ export class HttpServerTracer implements OnModuleInit {
     // First in line, so an adopted span gets its name and attributes before
     // `instrumentation-http`'s own `close` listener ends it.
     response.prependOnceListener('close', endRequestTrace);
+    if (request instanceof IncomingMessage) {
+      requestTrace.watchConnection(request.socket);
+    }
     if (owned && span.isRecording() && options.requestHook !== undefined) {
       const requestHook = options.requestHook;
       runHook('http.requestHook', () => requestHook(span, request));
@@ -161,31 +181,49 @@ export class HttpServerTracer implements OnModuleInit {
     return requestContext;
   }
 
-  private trusts(request: IncomingMessage): boolean {
+  /** Says once that the options which shape a span this module starts do not reach an adopted one. */
+  private reportAdoption(): void {
+    if (this.adoptionReported) {
+      return;
+    }
+    this.adoptionReported = true;
+    const options = this.options;
+    const inert = [
+      options.ignore === undefined ? undefined : 'ignore',
+      options.trustIncomingContext === true ? undefined : 'trustIncomingContext',
+      options.requestHook === undefined ? undefined : 'requestHook',
+      options.requestHeaders.length === 0 ? undefined : 'requestHeaders',
+    ].filter((option) => option !== undefined);
+    if (inert.length > 0) {
+      this.logger.warn(TracingMessages.adoptedSpanOptions(inert));
+    }
+  }
+
+  private trusts(request: HttpRequest): boolean {
     const trust = this.options.trustIncomingContext;
     return typeof trust === 'boolean' ? trust : runHook('http.trustIncomingContext', () => trust(request)) === true;
   }
 }
 
-/** The Node request under an adapter's request: Express extends it, Fastify wraps it. */
-function rawRequest(adapterRequest: object): IncomingMessage | undefined {
-  if (adapterRequest instanceof IncomingMessage) {
+/** Node's request under an adapter's request: Express extends it, Fastify wraps it. */
+function rawRequest(adapterRequest: object): HttpRequest | undefined {
+  if (adapterRequest instanceof IncomingMessage || adapterRequest instanceof Http2ServerRequest) {
     return adapterRequest;
   }
   const raw = (adapterRequest as { raw?: unknown }).raw;
-  return raw instanceof IncomingMessage ? raw : undefined;
+  return raw instanceof IncomingMessage || raw instanceof Http2ServerRequest ? raw : undefined;
 }
 
-function rawResponse(adapterResponse: object): ServerResponse | undefined {
-  if (adapterResponse instanceof ServerResponse) {
+function rawResponse(adapterResponse: object): RawResponse | undefined {
+  if (adapterResponse instanceof ServerResponse || adapterResponse instanceof Http2ServerResponse) {
     return adapterResponse;
   }
   const raw = (adapterResponse as { raw?: unknown }).raw;
-  return raw instanceof ServerResponse ? raw : undefined;
+  return raw instanceof ServerResponse || raw instanceof Http2ServerResponse ? raw : undefined;
 }
 
 /** A link to the context the caller sent, for a request that does not join it. */
-function callerLink(request: IncomingMessage): Link | undefined {
+function callerLink(request: HttpRequest): Link | undefined {
   const callerContext = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, request.headers));
   return callerContext !== undefined && trace.isSpanContextValid(callerContext)
     ? { context: callerContext }

@@ -1,6 +1,10 @@
 import type { Span } from '@opentelemetry/api';
 import { ATTR_HTTP_REQUEST_HEADER, ATTR_HTTP_RESPONSE_HEADER } from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+
+/** The request hooks and predicates get: Node's request, HTTP/1.1 or HTTP/2, on Express and Fastify alike. */
+export type HttpRequest = IncomingMessage | Http2ServerRequest;
 
 /** A path to leave untraced: a string matches `url.path` exactly, a RegExp is tested on it. */
 export type HttpIgnoreRule = string | RegExp;
@@ -20,7 +24,7 @@ export interface HttpTracingOptions {
    *
    * @example ignore: ['/health', /^\/metrics/]
    */
-  ignore?: HttpIgnoreRule[] | ((request: IncomingMessage) => boolean);
+  ignore?: HttpIgnoreRule[] | ((request: HttpRequest) => boolean);
   /**
    * Request headers to record, as `http.request.header.<name>` (an allow-list,
    * case-insensitive). `authorization`, `cookie`, `set-cookie` and
@@ -52,7 +56,7 @@ export interface HttpTracingOptions {
    * decides per request (e.g. on the client address or a gateway header).
    * Default: `true`.
    */
-  trustIncomingContext?: boolean | ((request: IncomingMessage) => boolean);
+  trustIncomingContext?: boolean | ((request: HttpRequest) => boolean);
   /**
    * The response header that hands the request's trace context back to the caller,
    * in the W3C Trace Context Level 2 `traceresponse` format
@@ -69,24 +73,24 @@ export interface HttpTracingOptions {
    * throwing, which is logged once) keeps the default name, `{method} {route}`.
    * Default: none.
    */
-  spanNameHook?: (request: IncomingMessage, route: string | undefined) => string | undefined;
+  spanNameHook?: (request: HttpRequest, route: string | undefined) => string | undefined;
   /**
    * Called when the span of a request starts, to add attributes from the request. A
    * throw is logged once and ignored.
    * Default: none.
    */
-  requestHook?: (span: Span, request: IncomingMessage) => void;
+  requestHook?: (span: Span, request: HttpRequest) => void;
 }
 
 /** @internal The HTTP options with every default filled in and every list prepared. */
 export interface ResolvedHttpTracingOptions {
   readonly enabled: boolean;
-  readonly ignore: ((path: string, request: IncomingMessage) => boolean) | undefined;
+  readonly ignore: ((path: string, request: HttpRequest) => boolean) | undefined;
   /** `[header name, attribute key]` pairs. */
   readonly requestHeaders: readonly (readonly [string, string])[];
   readonly responseHeaders: readonly (readonly [string, string])[];
   readonly redactQueryParams: ReadonlySet<string>;
-  readonly trustIncomingContext: boolean | ((request: IncomingMessage) => boolean);
+  readonly trustIncomingContext: boolean | ((request: HttpRequest) => boolean);
   readonly responseHeader: string | undefined;
   readonly spanNameHook: HttpTracingOptions['spanNameHook'];
   readonly requestHook: HttpTracingOptions['requestHook'];
@@ -165,7 +169,7 @@ function headerAttributes(
 
 function ignoreMatcher(
   ignore: HttpTracingOptions['ignore'],
-): ((path: string, request: IncomingMessage) => boolean) | undefined {
+): ((path: string, request: HttpRequest) => boolean) | undefined {
   if (typeof ignore === 'function') {
     return (_path, request) => ignore(request);
   }

@@ -12,9 +12,8 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
   HTTP_REQUEST_METHOD_VALUE_OTHER,
 } from '@opentelemetry/semantic-conventions';
-import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { ResolvedHttpTracingOptions } from './http-tracing.options';
+import type { HttpRequest, ResolvedHttpTracingOptions } from './http-tracing.options';
 import { redactQuery } from './query-redaction';
 
 /** The methods the HTTP semantic conventions know; any other is `_OTHER`. */
@@ -31,6 +30,15 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'TRACE',
 ]);
 
+/** The longest `Host` header read: a DNS name has at most 253 characters, plus a port. */
+const MAX_HOST_LENGTH = 261;
+
+/** What a port in a `Host` header looks like. */
+const PORT = /^\d{1,5}$/;
+
+/** The longest `X-Forwarded-For` entry read as an address. */
+const MAX_ADDRESS_LENGTH = 64;
+
 /** The span name of a request whose method is not a known one. */
 const UNKNOWN_METHOD_NAME = 'HTTP';
 
@@ -46,17 +54,34 @@ export interface RequestTarget {
 }
 
 /** Reads the method, path and query of a request. */
-export function requestTarget(request: IncomingMessage): RequestTarget {
+export function requestTarget(request: HttpRequest): RequestTarget {
   const original = request.method ?? 'GET';
   const known = KNOWN_METHODS.has(original);
   const url = request.url ?? '/';
   const question = url.indexOf('?');
+  const end = question === -1 ? url.length : question;
   return {
     method: known ? original : HTTP_REQUEST_METHOD_VALUE_OTHER,
     spanNamePrefix: known ? original : UNKNOWN_METHOD_NAME,
-    path: question === -1 ? url : url.slice(0, question),
+    path: url.slice(pathStart(url, end), end) || '/',
     query: question === -1 ? undefined : url.slice(question + 1),
   };
+}
+
+/**
+ * Where the path starts: at 0 for the usual `/users/1` (and `*`), after the authority
+ * for the absolute form a client may send (`http://host:80/users/1`).
+ */
+function pathStart(url: string, end: number): number {
+  if (url.startsWith('/')) {
+    return 0;
+  }
+  const scheme = url.indexOf('://');
+  if (scheme === -1 || scheme > end) {
+    return 0;
+  }
+  const slash = url.indexOf('/', scheme + 3);
+  return slash === -1 || slash > end ? end : slash;
 }
 
 /**
@@ -66,7 +91,7 @@ export function requestTarget(request: IncomingMessage): RequestTarget {
  * @see https://opentelemetry.io/docs/specs/semconv/http/http-spans/#http-server
  */
 export function requestAttributes(
-  request: IncomingMessage,
+  request: HttpRequest,
   target: RequestTarget,
   options: ResolvedHttpTracingOptions,
 ): Attributes {
@@ -75,7 +100,8 @@ export function requestAttributes(
     [ATTR_HTTP_REQUEST_METHOD]: target.method,
     [ATTR_URL_PATH]: target.path,
     [ATTR_URL_SCHEME]: encrypted ? 'https' : 'http',
-    [ATTR_NETWORK_PROTOCOL_VERSION]: request.httpVersion,
+    // `2.0` is how Node spells HTTP/2; the conventions want `2`.
+    [ATTR_NETWORK_PROTOCOL_VERSION]: request.httpVersion === '2.0' ? '2' : request.httpVersion,
   };
   if (target.method === HTTP_REQUEST_METHOD_VALUE_OTHER) {
     attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
@@ -85,10 +111,8 @@ export function requestAttributes(
   }
   const headers = request.headers;
   const host = headers.host ?? headerValue(headers[':authority']);
-  if (host !== undefined) {
-    const [address, port] = splitHost(host);
-    attributes[ATTR_SERVER_ADDRESS] = address;
-    attributes[ATTR_SERVER_PORT] = port ?? (encrypted ? 443 : 80);
+  if (host !== undefined && host.length <= MAX_HOST_LENGTH) {
+    describeHost(attributes, host, encrypted ? 443 : 80);
   }
   const clientAddress = forwardedFor(headers['x-forwarded-for']) ?? request.socket?.remoteAddress;
   if (clientAddress !== undefined) {
@@ -111,17 +135,45 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The first address of an `X-Forwarded-For` header: the client, as the proxies saw it. */
+/**
+ * The first address of an `X-Forwarded-For` header: the client, as the proxies saw
+ * it. Anything longer than an IPv6 address with a zone is not an address.
+ */
 function forwardedFor(value: string | string[] | undefined): string | undefined {
   const first = headerValue(value)?.split(',', 1)[0].trim();
-  return first === '' ? undefined : first;
+  return first === undefined || first === '' || first.length > MAX_ADDRESS_LENGTH ? undefined : first;
 }
 
-/** `example.com:8080` → `['example.com', 8080]`; `[::1]:3000` → `['::1', 3000]`. */
-function splitHost(host: string): [address: string, port: number | undefined] {
-  const closingBracket = host.startsWith('[') ? host.indexOf(']') : -1;
-  const colon = host.indexOf(':', closingBracket === -1 ? 0 : closingBracket);
-  const address = closingBracket === -1 ? (colon === -1 ? host : host.slice(0, colon)) : host.slice(1, closingBracket);
-  const port = colon === -1 ? undefined : Number(host.slice(colon + 1));
-  return [address, port !== undefined && Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined];
+/**
+ * Sets `server.address` and `server.port` from a `Host` header: `example.com:8080`,
+ * `[::1]:3000`, or `example.com` (the scheme's default port). A port that is not one,
+ * or an unclosed IPv6 bracket, leaves out what cannot be trusted.
+ */
+function describeHost(attributes: Attributes, host: string, defaultPort: number): void {
+  let address: string;
+  let portText: string | undefined;
+  if (host.startsWith('[')) {
+    const closing = host.indexOf(']');
+    if (closing === -1) {
+      return;
+    }
+    address = host.slice(1, closing);
+    const rest = host.slice(closing + 1);
+    if (rest !== '' && !rest.startsWith(':')) {
+      return;
+    }
+    portText = rest === '' ? undefined : rest.slice(1);
+  } else {
+    const colon = host.indexOf(':');
+    address = colon === -1 ? host : host.slice(0, colon);
+    portText = colon === -1 ? undefined : host.slice(colon + 1);
+  }
+  if (address === '') {
+    return;
+  }
+  attributes[ATTR_SERVER_ADDRESS] = address;
+  const port = portText === undefined ? defaultPort : Number(portText);
+  if (portText === undefined || (PORT.test(portText) && port > 0 && port < 65536)) {
+    attributes[ATTR_SERVER_PORT] = port;
+  }
 }

@@ -1,14 +1,24 @@
 import { SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
 import { messageOf, NestAttributes, recordException, runHook } from '../core';
-import type { ResolvedHttpTracingOptions } from './http-tracing.options';
+import type { HttpRequest, ResolvedHttpTracingOptions } from './http-tracing.options';
 
 /** The property of a raw request and response that holds its `RequestTrace` (`null`: left untraced). */
 export const REQUEST_TRACE = Symbol('nestjs-tracing.request-trace');
 
 /** A raw request or response that may carry a `RequestTrace`. */
 export type TraceCarrier = { [REQUEST_TRACE]?: RequestTrace | null };
+
+/** Node's response under an adapter's response, HTTP/1.1 or HTTP/2. */
+export type RawResponse = ServerResponse | Http2ServerResponse;
+
+/** The property of an HTTP/1.1 connection that holds the traces of its requests still open. */
+const OPEN_TRACES = Symbol('nestjs-tracing.open-traces');
+
+type Connection = Socket & { [OPEN_TRACES]?: Set<RequestTrace> };
 
 /** `error.type` of a request whose client went away before the response was finished. */
 export const ABORTED_ERROR_TYPE = 'aborted';
@@ -25,6 +35,7 @@ export class RequestTrace {
   private failed = false;
   private error: unknown;
   private ended = false;
+  private connection: Connection | undefined;
 
   constructor(
     /** The SERVER span: this package's, or one `instrumentation-http` started (`owned` false). */
@@ -35,10 +46,27 @@ export class RequestTrace {
     private readonly spanNamePrefix: string,
     /** The adapter's request (Express or Fastify), which knows the matched route. */
     private readonly adapterRequest: object,
-    private readonly request: IncomingMessage,
-    private readonly response: ServerResponse,
+    private readonly request: HttpRequest,
+    private readonly response: RawResponse,
     private readonly options: ResolvedHttpTracingOptions,
   ) {}
+
+  /**
+   * Also ends the trace when the request's HTTP/1.1 connection closes: a pipelined
+   * response still queued behind another one gets no `close` of its own then. One
+   * listener per connection, however many requests it carries.
+   */
+  watchConnection(connection: Socket): void {
+    const watched = connection as Connection;
+    let open = watched[OPEN_TRACES];
+    if (open === undefined) {
+      open = new Set();
+      watched[OPEN_TRACES] = open;
+      watched.once('close', endOpenTraces);
+    }
+    open.add(this);
+    this.connection = watched;
+  }
 
   /**
    * Marks the request as reaching `controller.handler` and names the span from the
@@ -76,6 +104,7 @@ export class RequestTrace {
       return;
     }
     this.ended = true;
+    this.connection?.[OPEN_TRACES]?.delete(this);
     if (this.span.isRecording()) {
       this.name();
       this.describeResponse();
@@ -90,7 +119,12 @@ export class RequestTrace {
       return;
     }
     this.named = true;
-    const route = matchedRoute(this.adapterRequest);
+    // Express keeps `req.route` of a route that passed the request on (e.g. to look
+    // for another version), so a 404 no handler answered matched no route.
+    const route =
+      !this.handled && this.response.headersSent && this.response.statusCode === 404
+        ? undefined
+        : matchedRoute(this.adapterRequest);
     if (route !== undefined) {
       this.span.setAttribute(ATTR_HTTP_ROUTE, route);
     }
@@ -117,9 +151,11 @@ export class RequestTrace {
         }
       }
     }
-    // The client left while sending its request, or before the whole answer reached it.
-    const incomplete = !this.request.complete;
-    const aborted = incomplete || !response.writableFinished;
+    // The client left before the whole answer reached it; `incomplete`: even before
+    // it had sent its whole request. (A request answered without reading its body is
+    // not aborted: its response finished.)
+    const aborted = !response.writableFinished;
+    const incomplete = aborted && !this.request.complete;
     if (!this.failed) {
       const errorType = aborted
         ? ABORTED_ERROR_TYPE
@@ -160,6 +196,16 @@ function matchedRoute(adapterRequest: object): string | undefined {
 }
 
 /** The `close` listener of a traced response. */
-export function endRequestTrace(this: ServerResponse): void {
+export function endRequestTrace(this: RawResponse): void {
   (this as TraceCarrier)[REQUEST_TRACE]?.end();
+}
+
+/** The `close` listener of an HTTP/1.1 connection with traced requests. */
+function endOpenTraces(this: Connection): void {
+  const open = this[OPEN_TRACES];
+  if (open !== undefined) {
+    for (const requestTrace of [...open]) {
+      requestTrace.end();
+    }
+  }
 }

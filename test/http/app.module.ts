@@ -104,6 +104,12 @@ export class UsersController {
     return { name: body.name, handlerSpanId: activeSpanId() };
   }
 
+  /** Answers without reading the (octet-stream) body. */
+  @Post('upload')
+  upload() {
+    return { stored: false };
+  }
+
   @Get(':id/number')
   byNumber(@Param('id', ParseIntPipe) id: number) {
     return { id };

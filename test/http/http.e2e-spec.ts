@@ -2,6 +2,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { setupTestTracing } from 'nestjs-tracing/testing';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { seen } from './app.module';
 import { ADAPTERS, startHttpApp, type RunningApp } from './http-apps';
 
@@ -229,6 +230,40 @@ describe.each(ADAPTERS)('HTTP server spans on %s', (adapter) => {
     const span = await serverSpan();
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(span.attributes['error.type']).toBe('aborted');
+  });
+
+  it('ends the span of a request answered without reading its large body, without aborted', async () => {
+    const response = await fetch(`${running.url}/users/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(3_000_000),
+    });
+    // Express runs the handler, which ignores the body; Fastify refuses the content type.
+    const [status, errorType] = adapter === 'express' ? [201, undefined] : [415, '415'];
+    expect(response.status).toBe(status);
+    await response.arrayBuffer();
+    const span = await serverSpan();
+    expect(span.name).toBe('POST /api/users/upload');
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
+    expect(span.attributes['error.type']).toBe(errorType);
+  });
+
+  it('ends the spans of pipelined requests when the client closes the connection', async () => {
+    const { hostname, port } = new URL(running.url);
+    const socket = connect(Number(port), hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.resume();
+    // The second request waits behind the endless SSE stream, so its response never
+    // gets a socket of its own to close.
+    socket.write(
+      `GET /api/stream/events HTTP/1.1\r\nHost: ${hostname}\r\n\r\n` +
+        `GET /api/users/1 HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`,
+    );
+    await tracing.waitForSpans('UsersService.findOne');
+    socket.destroy();
+    const spans = await tracing.waitForSpans((span) => span.kind === SpanKind.SERVER, 2);
+    expect(spans.map((span) => span.name).sort()).toEqual(['GET /api/stream/events', 'GET /api/users/:id']);
+    expect(spans.map((span) => span.attributes['error.type'])).toEqual(['aborted', 'aborted']);
   });
 
   it('serves a REQUEST-scoped provider inside the span', async () => {
