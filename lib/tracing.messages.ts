@@ -24,6 +24,9 @@ export const TracingMessages = {
   requestTracingFailed: () =>
     'Cannot trace an HTTP request because starting its span threw (in the propagator, the sampler or a span ' +
     'processor). The request goes on untraced; make sure the OpenTelemetry components the app registers do not throw.',
+  messageTracingFailed: () =>
+    'Cannot trace a microservice message because starting its span threw (in the propagator, the sampler or a ' +
+    'span processor). The message is handled untraced; make sure the OpenTelemetry components the app registers do not throw.',
   adoptedSpanOptions: (options: readonly string[]) =>
     `The SERVER spans of HTTP requests come from @opentelemetry/instrumentation-http, so the option(s) ` +
     `${options.map((option) => `"http.${option}"`).join(', ')} of TracingModule do not apply to them. ` +

@@ -1,7 +1,8 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { tracingState } from './core';
-import { HttpServerTracer, PASS_THROUGH_INTERCEPTOR, TracingInterceptor } from './http';
+import { HttpServerTracer } from './http';
+import { MicroserviceClientTracer, MicroserviceServerTracer } from './microservices';
 import { TRACING_OPTIONS } from './tracing.constants';
 import {
   ASYNC_OPTIONS_TYPE,
@@ -10,6 +11,7 @@ import {
   TRACING_MODULE_OPTIONS,
 } from './tracing.module-definition';
 import { resolveTracingOptions, type ResolvedTracingOptions } from './tracing.options';
+import { PASS_THROUGH_INTERCEPTOR, TracingInterceptor } from './tracing.interceptor';
 import { TracingService } from './tracing.service';
 
 /**
@@ -28,12 +30,14 @@ import { TracingService } from './tracing.service';
     { provide: TRACING_OPTIONS, inject: [TRACING_MODULE_OPTIONS], useFactory: resolveTracingOptions },
     TracingService,
     HttpServerTracer,
+    MicroserviceServerTracer,
+    MicroserviceClientTracer,
     TracingInterceptor,
     {
       provide: APP_INTERCEPTOR,
       inject: [TRACING_OPTIONS, TracingInterceptor],
       useFactory: (options: ResolvedTracingOptions, interceptor: TracingInterceptor) =>
-        options.http.enabled ? interceptor : PASS_THROUGH_INTERCEPTOR,
+        options.http.enabled || options.microservices.enabled ? interceptor : PASS_THROUGH_INTERCEPTOR,
     },
   ],
   exports: [TracingService, HttpServerTracer, TracingInterceptor],

@@ -1,9 +1,16 @@
+import { BOOLEAN_CHECK, type OptionCheck } from './core';
 import {
   HTTP_OPTION_CHECKS,
   resolveHttpOptions,
   type HttpTracingOptions,
   type ResolvedHttpTracingOptions,
 } from './http';
+import {
+  MICROSERVICES_OPTION_CHECKS,
+  resolveMicroservicesOptions,
+  type MicroservicesTracingOptions,
+  type ResolvedMicroservicesTracingOptions,
+} from './microservices';
 import { TracingError } from './tracing.error';
 import { TracingMessages } from './tracing.messages';
 
@@ -23,12 +30,19 @@ export interface TracingModuleOptions {
    * Default: on, with the defaults of each `HttpTracingOptions` field.
    */
   http?: HttpTracingOptions;
+  /**
+   * Microservice tracing: spans for messages sent and received over every Nest
+   * transport, with the trace context carried in the messages.
+   * Default: on, with the defaults of each `MicroservicesTracingOptions` field.
+   */
+  microservices?: MicroservicesTracingOptions;
 }
 
 /** @internal The options with every default filled in. */
 export interface ResolvedTracingOptions {
   readonly enabled: boolean;
   readonly http: ResolvedHttpTracingOptions;
+  readonly microservices: ResolvedMicroservicesTracingOptions;
 }
 
 /** The defaults, in one place, merged on both the sync and the async path. */
@@ -36,11 +50,12 @@ export const DEFAULT_TRACING_OPTIONS: Readonly<Required<Pick<TracingModuleOption
   enabled: true,
 });
 
-type OptionChecks = Readonly<Record<string, readonly [allowed: string, check: (value: unknown) => boolean]>>;
+type OptionChecks = Readonly<Record<string, OptionCheck>>;
 
 const ROOT_OPTION_CHECKS: OptionChecks = {
-  enabled: ['true or false', (value) => typeof value === 'boolean'],
+  enabled: BOOLEAN_CHECK,
   http: ['an object', isPlainObject],
+  microservices: ['an object', isPlainObject],
 };
 
 /**
@@ -60,9 +75,13 @@ export function resolveTracingOptions(options: unknown): ResolvedTracingOptions 
   if (given.http !== undefined) {
     checkOptions(given.http, HTTP_OPTION_CHECKS, 'http.');
   }
+  if (given.microservices !== undefined) {
+    checkOptions(given.microservices, MICROSERVICES_OPTION_CHECKS, 'microservices.');
+  }
   return {
     enabled: given.enabled ?? DEFAULT_TRACING_OPTIONS.enabled,
     http: resolveHttpOptions(given.http),
+    microservices: resolveMicroservicesOptions(given.microservices),
   };
 }
 

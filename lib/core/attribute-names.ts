@@ -9,4 +9,8 @@ export enum NestAttributes {
   CONTROLLER = 'nestjs.controller',
   /** The controller method that handled the request, e.g. `findOne`. */
   HANDLER = 'nestjs.handler',
+  /** The microservice transport of a message: `tcp`, `redis`, `nats`, `mqtt`, `rmq`, `kafka`, `grpc`, `custom`. */
+  TRANSPORT = 'nestjs.transport',
+  /** The pattern of a message as Nest routes it, e.g. `users.get` or `{"cmd":"sum"}`. */
+  PATTERN = 'nestjs.pattern',
 }

@@ -4,6 +4,8 @@ export { copyFunctionMetadata } from './copy-metadata';
 export { reportOnce, runHook } from './hooks';
 export { errorTypeOf, httpStatusOf, messageOf, recordError, recordException } from './record-error';
 export { suppressTracing } from './suppress-tracing';
+export { BOOLEAN_CHECK, FUNCTION_CHECK, ignoreCheck, TRUST_CHECK, type OptionCheck } from './option-checks';
+export { rulesMatcher } from './rules-matcher';
 export { runInSpan } from './run-in-span';
 export { getTracer } from './tracer';
 export { tracingState } from './tracing-state';

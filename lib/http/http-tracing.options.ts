@@ -2,6 +2,7 @@ import type { Span } from '@opentelemetry/api';
 import { ATTR_HTTP_REQUEST_HEADER, ATTR_HTTP_RESPONSE_HEADER } from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import { BOOLEAN_CHECK, FUNCTION_CHECK, ignoreCheck, rulesMatcher, TRUST_CHECK, type OptionCheck } from '../core';
 
 /** The request hooks and predicates get: Node's request, HTTP/1.1 or HTTP/2, on Express and Fastify alike. */
 export type HttpRequest = IncomingMessage | Http2ServerRequest;
@@ -111,29 +112,19 @@ export const TRACE_RESPONSE_HEADER = 'traceresponse';
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The checks `resolveTracingOptions` runs on each `http` option: what is allowed, and whether a value is. */
-export const HTTP_OPTION_CHECKS: Readonly<
-  Record<keyof HttpTracingOptions, readonly [allowed: string, check: (value: unknown) => boolean]>
-> = {
-  enabled: ['true or false', (value) => typeof value === 'boolean'],
-  ignore: [
-    'an array of paths (strings) and RegExps, or a function',
-    (value) =>
-      typeof value === 'function' ||
-      (Array.isArray(value) && value.every((rule) => typeof rule === 'string' || rule instanceof RegExp)),
-  ],
+export const HTTP_OPTION_CHECKS: Readonly<Record<keyof HttpTracingOptions, OptionCheck>> = {
+  enabled: BOOLEAN_CHECK,
+  ignore: ignoreCheck('paths'),
   requestHeaders: ['an array of header names', isHeaderNameList],
   responseHeaders: ['an array of header names', isHeaderNameList],
   redactQueryParams: [
     'an array of query-string keys',
     (value) => Array.isArray(value) && value.every((key) => typeof key === 'string'),
   ],
-  trustIncomingContext: [
-    'true, false or a function',
-    (value) => typeof value === 'boolean' || typeof value === 'function',
-  ],
+  trustIncomingContext: TRUST_CHECK,
   responseHeader: ['a header name or false', (value) => value === false || isHeaderName(value)],
-  spanNameHook: ['a function', (value) => typeof value === 'function'],
-  requestHook: ['a function', (value) => typeof value === 'function'],
+  spanNameHook: FUNCTION_CHECK,
+  requestHook: FUNCTION_CHECK,
 };
 
 /** @internal Fills in the defaults of options that `HTTP_OPTION_CHECKS` passed. */
@@ -173,16 +164,5 @@ function ignoreMatcher(
   if (typeof ignore === 'function') {
     return (_path, request) => ignore(request);
   }
-  if (ignore === undefined || ignore.length === 0) {
-    return undefined;
-  }
-  const paths = new Set(ignore.filter((rule): rule is string => typeof rule === 'string'));
-  const patterns = ignore.filter((rule): rule is RegExp => rule instanceof RegExp);
-  return (path) => paths.has(path) || patterns.some((pattern) => testFromStart(pattern, path));
-}
-
-/** Tests a RegExp from the start of the string even when it is global or sticky. */
-function testFromStart(pattern: RegExp, path: string): boolean {
-  pattern.lastIndex = 0;
-  return pattern.test(path);
+  return rulesMatcher(ignore ?? []);
 }

@@ -4,7 +4,7 @@ export {
   resolveHttpOptions,
   TRACE_RESPONSE_HEADER,
   type HttpIgnoreRule,
+  type HttpRequest,
   type HttpTracingOptions,
   type ResolvedHttpTracingOptions,
 } from './http-tracing.options';
-export { PASS_THROUGH_INTERCEPTOR, TracingInterceptor } from './tracing.interceptor';

@@ -1,16 +1,20 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { context as contextApi } from '@opentelemetry/api';
 import { tap, type Observable } from 'rxjs';
-import { tracingState } from '../core';
-import { HttpServerTracer } from './http-server.tracer';
+import { tracingState } from './core';
+import { HttpServerTracer } from './http';
+import { messageTraceIn } from './microservices';
 
 /**
- * Ties an HTTP request's SERVER span to the handler Nest chose: names the span from
+ * Ties the span of an HTTP request or a microservice message to the handler Nest
+ * chose. For HTTP it names the request's SERVER span from
  * the matched route (`GET /users/:id`), adds `nestjs.controller` and `nestjs.handler`,
  * runs the handler in the span's context (so `@CurrentSpan()` and
  * `TracingService.getActiveSpan()` return it) and records an exception the handler
  * throws. The span itself ends when the response closes, so a streamed answer (SSE,
- * `StreamableFile`) is covered to its last byte or to the client's disconnect.
+ * `StreamableFile`) is covered to its last byte or to the client's disconnect. For a
+ * message it adds `nestjs.controller` / `nestjs.handler` to the message's span and
+ * records an exception the handler throws (an `RpcException` included).
  *
  * `TracingModule` registers it globally; it can also be applied with
  * `@UseInterceptors(TracingInterceptor)` (it never acts twice on one request).
@@ -20,7 +24,14 @@ export class TracingInterceptor implements NestInterceptor {
   constructor(private readonly tracer: HttpServerTracer) {}
 
   intercept(executionContext: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (executionContext.getType() !== 'http' || !tracingState.enabled) {
+    if (!tracingState.enabled) {
+      return next.handle();
+    }
+    const type = executionContext.getType();
+    if (type === 'rpc') {
+      return this.interceptMessage(executionContext, next);
+    }
+    if (type !== 'http') {
       return next.handle();
     }
     const http = executionContext.switchToHttp();
@@ -36,6 +47,20 @@ export class TracingInterceptor implements NestInterceptor {
     return requestTrace.span.isRecording()
       ? handled.pipe(tap({ error: (error: unknown) => requestTrace.recordError(error) }))
       : handled;
+  }
+
+  /** A microservice handler: names its message's span after it and records what it throws. */
+  private interceptMessage(executionContext: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const messageTrace = messageTraceIn(contextApi.active());
+    if (
+      messageTrace === undefined ||
+      !messageTrace.enterHandler(executionContext.getClass().name, executionContext.getHandler().name)
+    ) {
+      return next.handle();
+    }
+    return messageTrace.span.isRecording()
+      ? next.handle().pipe(tap({ error: (error: unknown) => messageTrace.recordError(error) }))
+      : next.handle();
   }
 }
 

@@ -1,0 +1,55 @@
+import type { Attributes } from '@opentelemetry/api';
+import {
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
+  ATTR_MESSAGING_KAFKA_OFFSET,
+} from './semconv';
+import { asRecord, callString, recordHeaders, type TransportCarrier } from './transport-carrier';
+
+interface KafkaMessage {
+  key?: unknown;
+  offset?: unknown;
+  headers?: unknown;
+}
+
+function messageOf(context: unknown): KafkaMessage | undefined {
+  return (context as { getMessage?: () => KafkaMessage | undefined }).getMessage?.();
+}
+
+/** Whether Nest's Kafka serializer takes `data` as a Kafka message (`{ key?, value, headers? }`). */
+function isKafkaMessage(data: unknown): data is Record<string, unknown> {
+  return typeof data === 'object' && data !== null && ('key' in data || 'value' in data);
+}
+
+/** Kafka carries the context in the record headers (`{ key, value, headers }` / `KafkaContext.getMessage().headers`). */
+export const KAFKA_CARRIER: TransportCarrier = {
+  transport: 'kafka',
+  serverClass: 'ServerKafka',
+  clientClass: 'ClientKafka',
+  pattern: (context) => callString(context, 'getTopic') ?? '',
+  incoming: (context) => recordHeaders(messageOf(context)?.headers),
+  serverAttributes(context, attributes: Attributes) {
+    const message = messageOf(context);
+    const partition = (context as { getPartition?: () => unknown }).getPartition?.();
+    if (typeof partition === 'number') {
+      attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(partition);
+    }
+    if (typeof message?.offset === 'string') {
+      attributes[ATTR_MESSAGING_KAFKA_OFFSET] = Number(message.offset);
+    }
+    const key = Buffer.isBuffer(message?.key) ? message.key.toString('utf8') : message?.key;
+    if (typeof key === 'string') {
+      attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = key;
+    }
+  },
+  outgoing(_client, packet, headers) {
+    const data = packet.data;
+    return {
+      ...packet,
+      data: isKafkaMessage(data)
+        ? { ...data, headers: { ...asRecord(data.headers), ...headers } }
+        : { value: data, headers },
+    };
+  },
+  destination: (_client, pattern) => pattern,
+};

@@ -1,0 +1,57 @@
+import { createContextKey, type Context, type Span, type SpanKind } from '@opentelemetry/api';
+import { NestAttributes, recordError } from '../core';
+
+/** The context key under which a received message's `MessageTrace` sits while Nest handles it. */
+export const MESSAGE_TRACE = createContextKey('nestjs-tracing message trace');
+
+/**
+ * The SERVER or CONSUMER span of one received message, and what is learnt about it
+ * while Nest handles it. Ends the span once.
+ */
+export class MessageTrace {
+  private handled = false;
+  private failed = false;
+  private ended = false;
+
+  constructor(
+    readonly span: Span,
+    private readonly kind: SpanKind,
+    /** Whether the message is an event (`@EventPattern`), which gets no reply. */
+    readonly isEvent: boolean,
+  ) {}
+
+  /** Marks the message as reaching `controller.handler`; `false` when one was already entered. */
+  enterHandler(controller: string, handler: string): boolean {
+    if (this.handled) {
+      return false;
+    }
+    this.handled = true;
+    if (this.span.isRecording()) {
+      this.span.setAttribute(NestAttributes.CONTROLLER, controller);
+      this.span.setAttribute(NestAttributes.HANDLER, handler);
+    }
+    return true;
+  }
+
+  /** Records the first error of the message: exception event, `error.type`, status ERROR. */
+  recordError(error: unknown): void {
+    if (this.failed) {
+      return;
+    }
+    this.failed = true;
+    recordError(this.span, error, this.kind);
+  }
+
+  end(): void {
+    if (!this.ended) {
+      this.ended = true;
+      this.span.end();
+    }
+  }
+}
+
+/** The `MessageTrace` of the message being handled in `context`, if any. */
+export function messageTraceIn(context: Context): MessageTrace | undefined {
+  const found = context.getValue(MESSAGE_TRACE);
+  return found instanceof MessageTrace ? found : undefined;
+}

@@ -1,0 +1,220 @@
+import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import {
+  context as contextApi,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+} from '@opentelemetry/api';
+import { ATTR_RPC_METHOD, ATTR_RPC_SYSTEM_NAME, RPC_SYSTEM_NAME_VALUE_GRPC } from '@opentelemetry/semantic-conventions';
+import type { Subscription } from 'rxjs';
+import { getTracer, NestAttributes, reportOnce, runHook, suppressTracing, tracingState } from '../core';
+import { TRACING_OPTIONS } from '../tracing.constants';
+import { TracingMessages } from '../tracing.messages';
+import type { ResolvedTracingOptions } from '../tracing.options';
+import { carrierOfServer } from './carriers';
+import { GRPC_CARRIER } from './grpc.carrier';
+import { MESSAGE_TRACE, MessageTrace } from './message-trace';
+import type { MessageInfo, ResolvedMicroservicesTracingOptions } from './microservices-tracing.options';
+import {
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  MESSAGING_SYSTEMS,
+} from './semconv';
+import type { TransportCarrier } from './transport-carrier';
+
+type StartHook = (transportId: unknown, context: unknown, done: () => unknown) => unknown;
+type EndHook = (transportId: unknown, context: unknown) => unknown;
+
+/** The hook slots of a Nest microservice `Server` (Nest >= 11.1.4). */
+interface HookableServer {
+  transportId?: unknown;
+  onProcessingStartHook?: StartHook;
+  onProcessingEndHook?: EndHook;
+  setOnProcessingStartHook?: (hook: StartHook) => void;
+  setOnProcessingEndHook?: (hook: EndHook) => void;
+  getHandlerByPattern?: (pattern: string) => { isEventHandler?: boolean } | null;
+  [INSTRUMENTED]?: true;
+}
+
+const INSTRUMENTED = Symbol('nestjs-tracing.instrumented');
+
+/**
+ * @internal Gives every message a microservice server receives a SERVER
+ * (`@MessagePattern`) or CONSUMER (`@EventPattern`) span, from Nest's processing
+ * hooks, which run before guards, interceptors, pipes and the handler. Every server
+ * of the app is found through the RPC target registry: `createMicroservice()` and
+ * hybrid apps (`connectMicroservice()`) alike.
+ */
+@Injectable()
+export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
+  private readonly options: ResolvedMicroservicesTracingOptions;
+  private readonly traces = new WeakMap<object, MessageTrace>();
+  private subscription: Subscription | undefined;
+
+  constructor(
+    @Inject(TRACING_OPTIONS) options: ResolvedTracingOptions,
+    @Optional() private readonly modules?: ModulesContainer,
+  ) {
+    this.options = options.microservices;
+  }
+
+  onModuleInit(): void {
+    const registry = this.modules?.getRpcTargetRegistry?.();
+    if (this.options.enabled && registry !== undefined) {
+      this.subscription = registry.subscribe((server) => this.instrument(server as HookableServer));
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.subscription?.unsubscribe();
+  }
+
+  private instrument(server: HookableServer): void {
+    if (
+      server[INSTRUMENTED] === true ||
+      typeof server.setOnProcessingStartHook !== 'function' ||
+      typeof server.setOnProcessingEndHook !== 'function'
+    ) {
+      return;
+    }
+    server[INSTRUMENTED] = true;
+    const carrier = carrierOfServer(server.transportId);
+    carrier.prepareServer?.(server);
+    const previousStart = server.onProcessingStartHook;
+    const previousEnd = server.onProcessingEndHook;
+    server.setOnProcessingStartHook((transportId, rpcContext, done) => {
+      const next = previousStart === undefined ? done : () => previousStart.call(server, transportId, rpcContext, done);
+      return this.process(server, carrier, rpcContext, next);
+    });
+    server.setOnProcessingEndHook((transportId, rpcContext) => {
+      const key = rpcContext as object;
+      const messageTrace = typeof rpcContext === 'object' && rpcContext !== null ? this.traces.get(key) : undefined;
+      if (messageTrace !== undefined) {
+        this.traces.delete(key);
+        messageTrace.end();
+      }
+      return previousEnd?.call(server, transportId, rpcContext);
+    });
+  }
+
+  /** Runs `next` (the rest of Nest's handling of a message) inside the message's span. */
+  private process(
+    server: HookableServer,
+    carrier: TransportCarrier,
+    rpcContext: unknown,
+    next: () => unknown,
+  ): unknown {
+    if (!tracingState.enabled) {
+      return next();
+    }
+    let started: [MessageTrace | undefined, Context] | undefined;
+    try {
+      started = this.start(server, carrier, rpcContext);
+    } catch (error) {
+      reportOnce('microservices.start', TracingMessages.messageTracingFailed(), error);
+    }
+    if (started === undefined) {
+      return next();
+    }
+    const [messageTrace, messageContext] = started;
+    if (messageTrace === undefined) {
+      return contextApi.with(messageContext, next);
+    }
+    let result: unknown;
+    try {
+      result = contextApi.with(messageContext, next);
+    } catch (error) {
+      messageTrace.recordError(error);
+      messageTrace.end();
+      throw error;
+    }
+    // Kafka waits on this promise: hand back what `done()` settles with.
+    return Promise.resolve(result).then(
+      (value) => {
+        // An event's handling is over when `done()` settles; a request's when its reply goes (the end hook).
+        if (messageTrace.isEvent) {
+          messageTrace.end();
+        }
+        return value;
+      },
+      (error: unknown) => {
+        messageTrace.recordError(error);
+        messageTrace.end();
+        throw error;
+      },
+    );
+  }
+
+  private start(
+    server: HookableServer,
+    carrier: TransportCarrier,
+    rpcContext: unknown,
+  ): [MessageTrace | undefined, Context] {
+    const pattern = carrier.pattern(rpcContext);
+    const message: MessageInfo = { pattern, transport: carrier.transport, context: rpcContext };
+    const { ignore, messageHook } = this.options;
+    if (ignore !== undefined && runHook('microservices.ignore', () => ignore(message)) === true) {
+      return [undefined, suppressTracing(contextApi.active())];
+    }
+    const rpc = carrier === GRPC_CARRIER;
+    const isEvent = !rpc && server.getHandlerByPattern?.(pattern)?.isEventHandler === true;
+    const kind = isEvent ? SpanKind.CONSUMER : SpanKind.SERVER;
+    const incoming = carrier.incoming(rpcContext);
+    const remote =
+      incoming === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, incoming.carrier, incoming.getter);
+    const trusted = this.trusts(message);
+    const parent = trusted ? remote : ROOT_CONTEXT;
+    const link = trusted ? undefined : linkTo(remote);
+    const attributes: Attributes = {
+      [NestAttributes.TRANSPORT]: carrier.transport,
+      [NestAttributes.PATTERN]: pattern,
+    };
+    if (rpc) {
+      attributes[ATTR_RPC_SYSTEM_NAME] = RPC_SYSTEM_NAME_VALUE_GRPC;
+      attributes[ATTR_RPC_METHOD] = pattern;
+    } else {
+      attributes[ATTR_MESSAGING_SYSTEM] =
+        MESSAGING_SYSTEMS[carrier.transport as keyof typeof MESSAGING_SYSTEMS] ?? carrier.transport;
+      attributes[ATTR_MESSAGING_DESTINATION_NAME] = pattern;
+      attributes[ATTR_MESSAGING_OPERATION_TYPE] = MESSAGING_OPERATION_TYPE_VALUE_PROCESS;
+      attributes[ATTR_MESSAGING_OPERATION_NAME] = MESSAGING_OPERATION_TYPE_VALUE_PROCESS;
+      carrier.serverAttributes(rpcContext, attributes);
+    }
+    const span = getTracer().startSpan(
+      rpc ? pattern : `${MESSAGING_OPERATION_TYPE_VALUE_PROCESS} ${pattern}`,
+      { kind, attributes, root: !trusted, links: link === undefined ? undefined : [link] },
+      parent,
+    );
+    const messageTrace = new MessageTrace(span, kind, isEvent);
+    if (messageHook !== undefined && span.isRecording()) {
+      runHook('microservices.messageHook', () => messageHook(span, message));
+    }
+    // gRPC ends with the call's request object, not the context it started with.
+    const key = rpc ? (rpcContext as { request?: unknown }).request : rpcContext;
+    if (typeof key === 'object' && key !== null) {
+      this.traces.set(key, messageTrace);
+    }
+    return [messageTrace, trace.setSpan(parent, span).setValue(MESSAGE_TRACE, messageTrace)];
+  }
+
+  private trusts(message: MessageInfo): boolean {
+    const trust = this.options.trustIncomingContext;
+    return typeof trust === 'boolean'
+      ? trust
+      : runHook('microservices.trustIncomingContext', () => trust(message)) === true;
+  }
+}
+
+/** A link to the sender's context, for a message that does not join it. */
+function linkTo(remote: Context): Link | undefined {
+  const spanContext = trace.getSpanContext(remote);
+  return spanContext !== undefined && trace.isSpanContextValid(spanContext) ? { context: spanContext } : undefined;
+}

@@ -1,0 +1,48 @@
+import { nestMicroservices } from './nest-microservices';
+import { ATTR_MESSAGING_DESTINATION_NAME, ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY } from './semconv';
+import { asRecord, callString, recordHeaders, type TransportCarrier } from './transport-carrier';
+
+interface AmqpMessage {
+  fields?: { routingKey?: unknown; exchange?: unknown };
+  properties?: { headers?: unknown; messageId?: unknown };
+}
+
+function messageOf(context: unknown): AmqpMessage | undefined {
+  return (context as { getMessage?: () => AmqpMessage | undefined }).getMessage?.();
+}
+
+/** RabbitMQ carries the context in the AMQP message headers (`RmqRecordBuilder.setOptions({ headers })`). */
+export const RMQ_CARRIER: TransportCarrier = {
+  transport: 'rmq',
+  serverClass: 'ServerRMQ',
+  clientClass: 'ClientRMQ',
+  pattern: (context) => callString(context, 'getPattern') ?? '',
+  incoming: (context) => recordHeaders(messageOf(context)?.properties?.headers),
+  serverAttributes(context, attributes) {
+    const routingKey = messageOf(context)?.fields?.routingKey;
+    if (typeof routingKey === 'string' && routingKey !== '') {
+      attributes[ATTR_MESSAGING_DESTINATION_NAME] = routingKey;
+      attributes[ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY] = routingKey;
+    }
+  },
+  outgoing(_client, packet, headers) {
+    const microservices = nestMicroservices();
+    if (microservices === undefined) {
+      return packet;
+    }
+    const { RmqRecord } = microservices;
+    const record = packet.data instanceof RmqRecord ? packet.data : undefined;
+    const options = record?.options ?? {};
+    return {
+      ...packet,
+      data: new RmqRecord(record === undefined ? packet.data : record.data, {
+        ...options,
+        headers: { ...(asRecord(options.headers) as Record<string, string> | undefined), ...headers },
+      }),
+    };
+  },
+  destination: (client) => {
+    const queue = (client as { queue?: unknown }).queue;
+    return typeof queue === 'string' ? queue : '';
+  },
+};
