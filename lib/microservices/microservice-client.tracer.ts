@@ -301,6 +301,8 @@ function tracedGrpcCall(
             span.setAttribute(ATTR_RPC_STATUS_CODE, String(code));
           }
         },
+        // A reply is the call's success (`firstValueFrom` unsubscribes before `complete`).
+        next: () => span.setAttribute(ATTR_RPC_STATUS_CODE, '0'),
         complete: () => span.setAttribute(ATTR_RPC_STATUS_CODE, '0'),
       }),
     );
