@@ -25,8 +25,8 @@ export interface MicroservicesTracingOptions {
   enabled?: boolean;
   /**
    * Patterns to leave untraced on both sides: a string matches the pattern exactly, a
-   * RegExp is tested on it; or a predicate. An ignored message gets no span and its
-   * context is not carried.
+   * RegExp is tested on it; or a predicate. An ignored message gets no span, its
+   * context is not carried, and nothing its handler calls is traced.
    * Default: nothing is ignored.
    */
   ignore?: (string | RegExp)[] | ((message: MessageInfo) => boolean);

@@ -25,7 +25,7 @@ import {
   type MicroserviceOptions,
 } from '@nestjs/microservices';
 import { trace } from '@opentelemetry/api';
-import { Traced, TracingModule } from 'nestjs-tracing';
+import { Traced, TracingModule, type TracingModuleOptions } from 'nestjs-tracing';
 import { firstValueFrom } from 'rxjs';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -83,12 +83,17 @@ export class UsersMessageController {
   }
 }
 
-@Module({
-  imports: [TracingModule.forRoot()],
-  controllers: [UsersMessageController],
-  providers: [UsersStore, DenyGuard],
-})
-export class UsersServiceModule {}
+@Module({})
+export class UsersServiceModule {
+  static with(options: TracingModuleOptions = {}): DynamicModule {
+    return {
+      module: UsersServiceModule,
+      imports: [TracingModule.forRoot(options)],
+      controllers: [UsersMessageController],
+      providers: [UsersStore, DenyGuard],
+    };
+  }
+}
 
 export const USERS_CLIENT = 'USERS_CLIENT';
 
@@ -128,10 +133,10 @@ export class GatewayController {
   }
 }
 
-function gatewayModule(client: ClientProvider): DynamicModule {
+function gatewayModule(client: ClientProvider, options: TracingModuleOptions): DynamicModule {
   return {
     module: GatewayModule,
-    imports: [TracingModule.forRoot(), ClientsModule.register([{ name: USERS_CLIENT, ...client } as never])],
+    imports: [TracingModule.forRoot(options), ClientsModule.register([{ name: USERS_CLIENT, ...client } as never])],
     controllers: [GatewayController],
   };
 }
@@ -147,14 +152,21 @@ export interface System {
   close(): Promise<void>;
 }
 
-/** Starts the service on `server` options and a gateway whose client uses `client` options. */
-export async function startSystem(server: MicroserviceOptions, client: ClientProvider): Promise<System> {
-  const service = await NestFactory.createMicroservice<MicroserviceOptions>(UsersServiceModule, {
+/**
+ * Starts the service on `server` options and a gateway whose client uses `client`
+ * options, both with `TracingModule.forRoot(tracingOptions)`.
+ */
+export async function startSystem(
+  server: MicroserviceOptions,
+  client: ClientProvider,
+  tracingOptions: TracingModuleOptions = {},
+): Promise<System> {
+  const service = await NestFactory.createMicroservice<MicroserviceOptions>(UsersServiceModule.with(tracingOptions), {
     ...server,
     logger: false,
   });
   await service.listen();
-  const gateway = await NestFactory.create(gatewayModule(client), { logger: false });
+  const gateway = await NestFactory.create(gatewayModule(client, tracingOptions), { logger: false });
   await gateway.listen(0, '127.0.0.1');
   const url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
   return {

@@ -9,7 +9,7 @@ import {
   type MicroserviceOptions,
 } from '@nestjs/microservices';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { Traced, TracingModule } from 'nestjs-tracing';
+import { TracingModule } from 'nestjs-tracing';
 import { setupTestTracing } from 'nestjs-tracing/testing';
 import { join } from 'node:path';
 import { firstValueFrom, type Observable } from 'rxjs';

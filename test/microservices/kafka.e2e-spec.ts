@@ -1,4 +1,4 @@
-import { Controller, Injectable, Module } from '@nestjs/common';
+import { Controller, Injectable, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   ClientKafka,
@@ -6,7 +6,6 @@ import {
   MessagePattern,
   Payload,
   Transport,
-  type INestMicroservice,
   type MicroserviceOptions,
   type ServerKafka,
 } from '@nestjs/microservices';
