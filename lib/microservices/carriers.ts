@@ -26,7 +26,6 @@ export const CUSTOM_CARRIER: TransportCarrier = {
   pattern: (context) => callString(context, 'getPattern') ?? '',
   incoming: () => undefined,
   serverAttributes: () => undefined,
-  outgoing: (_client, packet) => packet,
   destination: (_client, pattern) => pattern,
 };
 

@@ -48,6 +48,5 @@ export const GRPC_CARRIER: TransportCarrier = {
   },
   serverAttributes(_context: unknown, _attributes: Attributes): void {},
   // The client side of gRPC goes through `ClientGrpcProxy`'s service methods, not packets.
-  outgoing: (_client, packet) => packet,
   destination: (_client, pattern) => pattern,
 };

@@ -16,11 +16,6 @@ function messageOf(context: unknown): KafkaMessage | undefined {
   return (context as { getMessage?: () => KafkaMessage | undefined }).getMessage?.();
 }
 
-/** Whether Nest's Kafka serializer takes `data` as a Kafka message (`{ key?, value, headers? }`). */
-function isKafkaMessage(data: unknown): data is Record<string, unknown> {
-  return typeof data === 'object' && data !== null && ('key' in data || 'value' in data);
-}
-
 /** Kafka carries the context in the record headers (`{ key, value, headers }` / `KafkaContext.getMessage().headers`). */
 export const KAFKA_CARRIER: TransportCarrier = {
   transport: 'kafka',
@@ -42,14 +37,10 @@ export const KAFKA_CARRIER: TransportCarrier = {
       attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = key;
     }
   },
-  outgoing(_client, packet, headers) {
-    const data = packet.data;
-    return {
-      ...packet,
-      data: isKafkaMessage(data)
-        ? { ...data, headers: { ...asRecord(data.headers), ...headers } }
-        : { value: data, headers },
-    };
+  // What `KafkaRequestSerializer` (or a custom one) made: `{ key?, value, headers }`.
+  injectSerialized(serialized, headers) {
+    const message = asRecord(serialized);
+    return message === undefined ? serialized : { ...message, headers: { ...asRecord(message.headers), ...headers } };
   },
   destination: (_client, pattern) => pattern,
 };

@@ -12,12 +12,13 @@ export class MessageTrace {
   private handled = false;
   private failed = false;
   private ended = false;
+  private followsReplies = false;
 
   constructor(
     readonly span: Span,
     private readonly kind: SpanKind,
-    /** Whether the message is an event (`@EventPattern`), which gets no reply. */
-    readonly isEvent: boolean,
+    /** Whether Nest's processing-end hook will be called for this message (else it ends with `done()`). */
+    readonly endsAtHook: boolean,
   ) {}
 
   /** Marks the message as reaching `controller.handler`; `false` when one was already entered. */
@@ -40,6 +41,21 @@ export class MessageTrace {
     }
     this.failed = true;
     recordError(this.span, error, this.kind);
+  }
+
+  /**
+   * Hands the end of the span to the stream of replies (it ends when the stream
+   * does, and records the stream's error), instead of the first reply.
+   */
+  followReplies(): void {
+    this.followsReplies = true;
+  }
+
+  /** Ends the span at a reply, unless it follows the whole stream of replies. */
+  endAtReply(): void {
+    if (!this.followsReplies) {
+      this.end();
+    }
   }
 
   end(): void {

@@ -1,5 +1,13 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { context as contextApi, propagation, SpanKind, trace, type Attributes, type Span } from '@opentelemetry/api';
+import {
+  context as contextApi,
+  propagation,
+  SpanKind,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import {
   ATTR_RPC_METHOD,
   ATTR_RPC_STATUS_CODE,
@@ -22,7 +30,13 @@ import {
   MESSAGING_OPERATION_TYPE_VALUE_SEND,
   MESSAGING_SYSTEMS,
 } from './semconv';
-import { patternString, type OutgoingPacket, type TraceHeaders, type TransportCarrier } from './transport-carrier';
+import {
+  OUTGOING_HEADERS,
+  patternString,
+  type OutgoingPacket,
+  type TraceHeaders,
+  type TransportCarrier,
+} from './transport-carrier';
 
 /** What the transport calls back with for a request: a reply, its end, or an error. */
 interface WritePacket {
@@ -114,10 +128,11 @@ function wrapMethod<T extends (...args: never[]) => unknown>(
   Object.defineProperty(prototype, name, { value: wrapped, writable: true, configurable: true });
 }
 
-/** A started client span and the packet that carries its context. */
+/** A started client span, the packet to dispatch and the context to dispatch it in. */
 interface Outgoing {
   span: Span;
   packet: OutgoingPacket;
+  context: Context;
 }
 
 function startOutgoing(
@@ -149,19 +164,51 @@ function startOutgoing(
   if (messageHook !== undefined && span.isRecording()) {
     runHook('microservices.messageHook', () => messageHook(span, message));
   }
+  const spanContext = trace.setSpan(active, span);
   const headers: TraceHeaders = {};
-  propagation.inject(trace.setSpan(active, span), headers);
+  propagation.inject(spanContext, headers);
   if (Object.keys(headers).length === 0) {
-    return { span, packet };
+    return { span, packet, context: spanContext };
   }
-  try {
-    return { span, packet: carrier.outgoing(client, packet, headers) };
-  } catch (error) {
-    runHook('microservices.carrier', () => {
-      throw error;
-    });
-    return { span, packet };
+  traceSerializerOf(client, carrier);
+  const prepare = carrier.preparePacket;
+  const prepared =
+    prepare === undefined
+      ? packet
+      : (runHook('microservices.carrier', () => prepare(client, packet, headers)) ?? packet);
+  return { span, packet: prepared, context: spanContext.setValue(OUTGOING_HEADERS, headers) };
+}
+
+const TRACED_SERIALIZER = Symbol('nestjs-tracing.traced-serializer');
+
+type Serializer = { serialize: (...args: unknown[]) => unknown; [TRACED_SERIALIZER]?: true };
+
+/**
+ * Gives a client a serializer that writes the trace headers of the message being sent
+ * (left in the context by the dispatch) into what the app's serializer made, so that
+ * serializer, Nest's or a custom one, still gets the packet exactly as the app sent
+ * it. It inherits from the app's serializer, which is not changed.
+ */
+function traceSerializerOf(client: object, carrier: TransportCarrier): void {
+  const inject = carrier.injectSerialized;
+  const target = client as { serializer?: Serializer };
+  const serializer = target.serializer;
+  if (inject === undefined || typeof serializer?.serialize !== 'function' || serializer[TRACED_SERIALIZER] === true) {
+    return;
   }
+  const traced = Object.create(serializer) as Serializer;
+  traced[TRACED_SERIALIZER] = true;
+  traced.serialize = (...args: unknown[]): unknown => {
+    const serialized = serializer.serialize(...args);
+    const headers = contextApi.active().getValue(OUTGOING_HEADERS) as TraceHeaders | undefined;
+    if (headers === undefined) {
+      return serialized;
+    }
+    const write = (value: unknown): unknown =>
+      runHook('microservices.carrier', () => inject(value, headers, client)) ?? value;
+    return serialized instanceof Promise ? serialized.then(write) : write(serialized);
+  };
+  target.serializer = traced;
 }
 
 /** `send()`: a CLIENT span from dispatch to the reply, an error, or unsubscription. */
@@ -172,6 +219,9 @@ function tracedPublish(carrier: TransportCarrier, original: Publish): Publish {
       return original.call(this, packet, callback);
     }
     const { span } = outgoing;
+    // Replies arrive in the context of the connection, which the first request opened:
+    // hand each one back in the context of the request that sent it.
+    const callerContext = contextApi.active();
     let ended = false;
     const end = (error?: unknown, failed = false): void => {
       if (!ended) {
@@ -188,17 +238,11 @@ function tracedPublish(carrier: TransportCarrier, original: Publish): Publish {
       } else if (reply?.isDisposed === true) {
         end();
       }
-      return callback(reply);
+      return contextApi.with(callerContext, callback, undefined, reply);
     };
     let teardown: unknown;
     try {
-      teardown = contextApi.with(
-        trace.setSpan(contextApi.active(), span),
-        original,
-        this,
-        outgoing.packet,
-        tracedCallback,
-      );
+      teardown = contextApi.with(outgoing.context, original, this, outgoing.packet, tracedCallback);
     } catch (error) {
       end(error, true);
       throw error;
@@ -217,9 +261,7 @@ function tracedDispatchEvent(carrier: TransportCarrier, original: DispatchEvent)
     if (outgoing === undefined) {
       return original.call(this, packet);
     }
-    return runInSpanOf(outgoing.span, () =>
-      contextApi.with(trace.setSpan(contextApi.active(), outgoing.span), original, this, outgoing.packet),
-    );
+    return runInSpanOf(outgoing.span, () => contextApi.with(outgoing.context, original, this, outgoing.packet));
   };
 }
 

@@ -11,14 +11,14 @@ import {
   type Link,
 } from '@opentelemetry/api';
 import { ATTR_RPC_METHOD, ATTR_RPC_SYSTEM_NAME, RPC_SYSTEM_NAME_VALUE_GRPC } from '@opentelemetry/semantic-conventions';
-import type { Subscription } from 'rxjs';
+import { finalize, isObservable, tap, type Subscription } from 'rxjs';
 import { getTracer, NestAttributes, reportOnce, runHook, suppressTracing, tracingState } from '../core';
 import { TRACING_OPTIONS } from '../tracing.constants';
 import { TracingMessages } from '../tracing.messages';
 import type { ResolvedTracingOptions } from '../tracing.options';
 import { carrierOfServer } from './carriers';
 import { GRPC_CARRIER } from './grpc.carrier';
-import { MESSAGE_TRACE, MessageTrace } from './message-trace';
+import { MESSAGE_TRACE, MessageTrace, messageTraceIn } from './message-trace';
 import type { MessageInfo, ResolvedMicroservicesTracingOptions } from './microservices-tracing.options';
 import {
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -45,6 +45,33 @@ interface HookableServer {
 }
 
 const INSTRUMENTED = Symbol('nestjs-tracing.instrumented');
+
+type Send = (this: unknown, stream: unknown, respond: unknown) => unknown;
+
+/**
+ * Wraps a server's `send(replies$, respond)`, through which every transport but gRPC
+ * answers a request, so that a message's span covers all of its replies (a handler
+ * may stream several) and records an error the replies end with, even where no
+ * interceptor runs (a hybrid app without `inheritAppConfig`).
+ */
+function followRepliesOf(server: HookableServer): void {
+  const original = (server as { send?: Send }).send;
+  if (typeof original !== 'function') {
+    return;
+  }
+  (server as { send: Send }).send = function (this: unknown, stream: unknown, respond: unknown): unknown {
+    const messageTrace = messageTraceIn(contextApi.active());
+    if (messageTrace === undefined || !isObservable(stream)) {
+      return original.call(this, stream, respond);
+    }
+    messageTrace.followReplies();
+    const followed = stream.pipe(
+      tap({ error: (error: unknown) => messageTrace.recordError(error) }),
+      finalize(() => messageTrace.end()),
+    );
+    return original.call(this, followed, respond);
+  };
+}
 
 /**
  * @internal Gives every message a microservice server receives a SERVER
@@ -88,6 +115,7 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
     server[INSTRUMENTED] = true;
     const carrier = carrierOfServer(server.transportId);
     carrier.prepareServer?.(server);
+    followRepliesOf(server);
     const previousStart = server.onProcessingStartHook;
     const previousEnd = server.onProcessingEndHook;
     server.setOnProcessingStartHook((transportId, rpcContext, done) => {
@@ -99,7 +127,7 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
       const messageTrace = typeof rpcContext === 'object' && rpcContext !== null ? this.traces.get(key) : undefined;
       if (messageTrace !== undefined) {
         this.traces.delete(key);
-        messageTrace.end();
+        messageTrace.endAtReply();
       }
       return previousEnd?.call(server, transportId, rpcContext);
     });
@@ -136,11 +164,12 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
       messageTrace.end();
       throw error;
     }
-    // Kafka waits on this promise: hand back what `done()` settles with.
+    // Kafka waits on this promise: hand back what `done()` settles with. The span
+    // ends at the end hook (the reply, or the end of an event's handling); a call
+    // with nothing to end it by (a gRPC request stream) ends when `done()` settles.
     return Promise.resolve(result).then(
       (value) => {
-        // An event's handling is over when `done()` settles; a request's when its reply goes (the end hook).
-        if (messageTrace.isEvent) {
+        if (!messageTrace.endsAtHook) {
           messageTrace.end();
         }
         return value;
@@ -193,13 +222,14 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
       { kind, attributes, root: !trusted, links: link === undefined ? undefined : [link] },
       parent,
     );
-    const messageTrace = new MessageTrace(span, kind, isEvent);
+    // gRPC ends with the call's request object, not the context it started with.
+    const key = rpc ? (rpcContext as { request?: unknown }).request : rpcContext;
+    const endsAtHook = typeof key === 'object' && key !== null;
+    const messageTrace = new MessageTrace(span, kind, endsAtHook);
     if (messageHook !== undefined && span.isRecording()) {
       runHook('microservices.messageHook', () => messageHook(span, message));
     }
-    // gRPC ends with the call's request object, not the context it started with.
-    const key = rpc ? (rpcContext as { request?: unknown }).request : rpcContext;
-    if (typeof key === 'object' && key !== null) {
+    if (endsAtHook) {
       this.traces.set(key, messageTrace);
     }
     return [messageTrace, trace.setSpan(parent, span).setValue(MESSAGE_TRACE, messageTrace)];

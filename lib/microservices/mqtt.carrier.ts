@@ -28,11 +28,17 @@ export const MQTT_CARRIER: TransportCarrier = {
     return envelope?.metadata === undefined ? envelopeHeaders(context) : recordHeaders(envelope.metadata);
   },
   serverAttributes(_context: unknown, _attributes: Attributes): void {},
-  outgoing(client, packet, headers) {
+  // `ClientMqtt` may serialize once its reply subscription is acknowledged, outside
+  // the sender's context: the headers go into the packet before dispatch.
+  preparePacket(client, packet, headers) {
     const microservices = nestMicroservices();
     const protocolVersion = (client as { options?: { protocolVersion?: unknown } }).options?.protocolVersion;
     if (microservices === undefined || protocolVersion !== 5) {
       return withEnvelopeMetadata(packet, headers);
+    }
+    // Only Nest's own serializer unwraps an `MqttRecord`; a custom one gets the data as sent.
+    if ((client as { serializer?: object }).serializer?.constructor.name !== 'MqttRecordSerializer') {
+      return packet;
     }
     const { MqttRecord } = microservices;
     const record = packet.data instanceof MqttRecord ? packet.data : undefined;

@@ -1,7 +1,7 @@
 import type { Attributes, TextMapGetter } from '@opentelemetry/api';
 import type { MsgHdrs } from 'nats';
-import { nestMicroservices, transportPackage } from './nest-microservices';
-import { callString, type TransportCarrier } from './transport-carrier';
+import { transportPackage } from './nest-microservices';
+import { asRecord, callString, type TransportCarrier } from './transport-carrier';
 
 type NatsPackage = { headers: () => MsgHdrs };
 
@@ -22,19 +22,18 @@ export const NATS_CARRIER: TransportCarrier = {
     return isMsgHdrs(headers) ? { carrier: headers, getter: NATS_HEADERS_GETTER } : undefined;
   },
   serverAttributes(_context: unknown, _attributes: Attributes): void {},
-  outgoing(_client, packet, traceHeaders) {
-    const microservices = nestMicroservices();
+  // What `NatsRecordSerializer` (or a custom one) made: `{ data, headers? }`.
+  injectSerialized(serialized, traceHeaders) {
+    const message = asRecord(serialized);
     const nats = transportPackage<NatsPackage>('nats');
-    if (microservices === undefined || nats === undefined) {
-      return packet;
+    if (message === undefined || !('data' in message) || nats === undefined) {
+      return serialized;
     }
-    const { NatsRecord } = microservices;
-    const record = packet.data instanceof NatsRecord ? packet.data : undefined;
-    // A copy, so a record the app sends again does not keep this message's context.
+    // A copy, so the headers of a record the app sends again keep none of this message's context.
     const headers = nats.headers();
-    if (isMsgHdrs(record?.headers)) {
-      for (const key of record.headers.keys()) {
-        for (const value of record.headers.values(key)) {
+    if (isMsgHdrs(message.headers)) {
+      for (const key of message.headers.keys()) {
+        for (const value of message.headers.values(key)) {
           headers.append(key, value);
         }
       }
@@ -42,7 +41,7 @@ export const NATS_CARRIER: TransportCarrier = {
     for (const [key, value] of Object.entries(traceHeaders)) {
       headers.set(key, value);
     }
-    return { ...packet, data: new NatsRecord(record === undefined ? packet.data : record.data, headers) };
+    return { ...message, headers };
   },
   destination: (_client, pattern) => pattern,
 };

@@ -1,20 +1,25 @@
 import { context as contextApi } from '@opentelemetry/api';
 import {
+  asRecord,
   ENVELOPE_METADATA,
   recordHeaders,
   type IncomingHeaders,
-  type OutgoingPacket,
   type TraceHeaders,
 } from './transport-carrier';
 
 /**
- * The packet with the trace headers in its `metadata` field: the field Nest >= 12.0.4
- * itself sends for TCP and Redis (`ClientProxy.setOnDispatchHook`) and reads back with
- * `TcpContext` / `RedisContext.getMetadata()`. A Nest 11 server ignores fields of the
- * envelope it does not know; `data` is left as it is.
+ * The serialized envelope with the trace headers in its `metadata` field: the field
+ * Nest >= 12.0.4 itself sends for TCP and Redis (`ClientProxy.setOnDispatchHook`) and
+ * reads back with `TcpContext` / `RedisContext.getMetadata()`. A Nest 11 server
+ * ignores fields of the envelope it does not know; `data` is left as it is. Anything
+ * but an envelope object (a custom serializer's own format) is sent as it is.
  */
-export function withEnvelopeMetadata(packet: OutgoingPacket, headers: TraceHeaders): OutgoingPacket {
-  return { ...packet, metadata: { ...packet.metadata, ...headers } };
+export function withEnvelopeMetadata<T>(serialized: T, headers: TraceHeaders): T {
+  const envelope = asRecord(serialized);
+  if (envelope === undefined || !('pattern' in envelope)) {
+    return serialized;
+  }
+  return { ...envelope, metadata: { ...asRecord(envelope.metadata), ...headers } } as T;
 }
 
 /**

@@ -13,7 +13,7 @@ export const REDIS_CARRIER: TransportCarrier = {
   pattern: (context) => callString(context, 'getChannel') ?? '',
   incoming: envelopeHeaders,
   serverAttributes(_context: unknown, _attributes: Attributes): void {},
-  outgoing: (_client, packet, headers) => withEnvelopeMetadata(packet, headers),
+  injectSerialized: (serialized, headers) => withEnvelopeMetadata(serialized, headers),
   destination: (_client, pattern) => pattern,
   // `handleMessage(channel, buffer, pub, pattern)`: the envelope is still the published JSON.
   prepareServer: (server) => readEnvelopesOf(server, (args) => parseEnvelope(args[1])),

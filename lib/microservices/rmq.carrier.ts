@@ -1,4 +1,3 @@
-import { nestMicroservices } from './nest-microservices';
 import { ATTR_MESSAGING_DESTINATION_NAME, ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY } from './semconv';
 import { asRecord, callString, recordHeaders, type TransportCarrier } from './transport-carrier';
 
@@ -25,21 +24,14 @@ export const RMQ_CARRIER: TransportCarrier = {
       attributes[ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY] = routingKey;
     }
   },
-  outgoing(_client, packet, headers) {
-    const microservices = nestMicroservices();
-    if (microservices === undefined) {
-      return packet;
+  // What `RmqRecordSerializer` (or a custom one) made: the packet, with the record's `options`.
+  injectSerialized(serialized, headers) {
+    const packet = asRecord(serialized);
+    if (packet === undefined) {
+      return serialized;
     }
-    const { RmqRecord } = microservices;
-    const record = packet.data instanceof RmqRecord ? packet.data : undefined;
-    const options = record?.options ?? {};
-    return {
-      ...packet,
-      data: new RmqRecord(record === undefined ? packet.data : record.data, {
-        ...options,
-        headers: { ...(asRecord(options.headers) as Record<string, string> | undefined), ...headers },
-      }),
-    };
+    const options = asRecord(packet.options);
+    return { ...packet, options: { ...options, headers: { ...asRecord(options?.headers), ...headers } } };
   },
   destination: (client) => {
     const queue = (client as { queue?: unknown }).queue;

@@ -13,7 +13,7 @@ export const TCP_CARRIER: TransportCarrier = {
   pattern: (context) => callString(context, 'getPattern') ?? '',
   incoming: envelopeHeaders,
   serverAttributes(_context: unknown, _attributes: Attributes): void {},
-  outgoing: (_client, packet, headers) => withEnvelopeMetadata(packet, headers),
+  injectSerialized: (serialized, headers) => withEnvelopeMetadata(serialized, headers),
   destination: (_client, pattern) => pattern,
   // `handleMessage(socket, message)`: the JSON socket has parsed the envelope already.
   prepareServer: (server) => readEnvelopesOf(server, (args) => args[1]),

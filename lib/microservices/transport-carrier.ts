@@ -35,11 +35,17 @@ export interface TransportCarrier {
   /** Attributes of the received message's span beyond the common ones. */
   serverAttributes(context: unknown, attributes: Attributes): void;
   /**
-   * The packet to send in place of `packet`, carrying `headers`: the transport's own
-   * headers where it has them, the packet's `metadata` field where it has none. Never
-   * changes what the receiving handler gets as its data.
+   * Writes `headers` into what the client's serializer made of a packet: the
+   * transport's own headers where it has them, the envelope's `metadata` field where
+   * it has none. Returns what to send; leaves it as it is when it has no known shape
+   * (a custom serializer's own format). Never touches the payload.
    */
-  outgoing(client: object, packet: OutgoingPacket, headers: TraceHeaders): OutgoingPacket;
+  injectSerialized?(serialized: unknown, headers: TraceHeaders, client: object): unknown;
+  /**
+   * Writes `headers` into the packet before it is dispatched, for a transport whose
+   * client may serialize it later, outside the sender's context (MQTT).
+   */
+  preparePacket?(client: object, packet: OutgoingPacket, headers: TraceHeaders): OutgoingPacket;
   /** `messaging.destination.name` of a sent message. */
   destination(client: object, pattern: string): string;
   /**
@@ -49,6 +55,12 @@ export interface TransportCarrier {
    */
   prepareServer?(server: object): void;
 }
+
+/**
+ * The context key under which a client's dispatch leaves the trace headers of the
+ * message it sends, for the client's wrapped serializer to write into its output.
+ */
+export const OUTGOING_HEADERS = createContextKey('nestjs-tracing outgoing headers');
 
 /**
  * The context key under which a server's wrapped message handler leaves the

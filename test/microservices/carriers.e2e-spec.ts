@@ -1,6 +1,7 @@
 import { Controller, Module, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
+  ClientKafka,
   ClientProxyFactory,
   MessagePattern,
   Payload,
@@ -13,7 +14,7 @@ import { setupTestTracing } from 'nestjs-tracing/testing';
 import * as amqp from 'amqplib';
 import Redis from 'ioredis';
 import * as mqtt from 'mqtt';
-import { connect as connectNats, type Msg } from 'nats';
+import { connect as connectNats, JSONCodec, type Msg, type NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { BROKERS, requireBroker } from '../brokers';
@@ -89,17 +90,19 @@ it('RabbitMQ: the context in the AMQP headers, the payload untouched', async () 
   }
 });
 
+/** The first message published on `subject`. */
+async function firstMessage(nats: NatsConnection, subject: string): Promise<Msg> {
+  for await (const message of nats.subscribe(subject, { max: 1 })) {
+    return message;
+  }
+  throw new Error('subscription closed');
+}
+
 it('NATS: the context in the message headers, the payload untouched', async () => {
   await requireBroker('nats');
   const subject = `carrier.${run}`;
   const nats = await connectNats({ servers: BROKERS.nats.url });
-  const subscription = nats.subscribe(subject, { max: 1 });
-  const received = (async (): Promise<Msg> => {
-    for await (const message of subscription) {
-      return message;
-    }
-    throw new Error('subscription closed');
-  })();
+  const received = firstMessage(nats, subject);
   const client = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [BROKERS.nats.url] } });
   try {
     await emitTraced(client, subject, { id: 2 });
@@ -206,4 +209,52 @@ it('TCP: a server without this module gets the data as sent and answers', async 
     client.close();
     await service.close();
   }
+});
+
+describe('with a custom serializer', () => {
+  it('Kafka: the serializer gets the data as emitted, and its record carries the context', async () => {
+    const seen: unknown[] = [];
+    // e.g. a schema-registry serializer: it encodes the app's data as the record value.
+    const serializer = {
+      serialize: (data: unknown) => {
+        seen.push(data);
+        return { value: JSON.stringify(data), headers: { schema: 'v1' } };
+      },
+    };
+    const produced: { messages: { headers: Record<string, string> }[] }[] = [];
+    const client = new ClientKafka({ client: { brokers: ['127.0.0.1:1'] }, producerOnlyMode: true, serializer });
+    Object.assign(client, {
+      _producer: { send: async (record: (typeof produced)[number]) => void produced.push(record) },
+    });
+    await tracingService.startActiveSpan('caller', () =>
+      (client as unknown as { dispatchEvent(packet: object): Promise<unknown> }).dispatchEvent({
+        pattern: 'orders',
+        data: { id: 6 },
+      }),
+    );
+    expect(seen).toEqual([{ id: 6 }]);
+    expect(produced[0].messages[0].headers).toEqual({ schema: 'v1', traceparent: expect.stringMatching(TRACEPARENT) });
+  });
+
+  it('NATS: the data arrives as sent, and the message headers carry the context', async () => {
+    await requireBroker('nats');
+    const codec = JSONCodec();
+    const serializer = { serialize: (packet: unknown) => ({ data: codec.encode(packet) }) };
+    const subject = `carrier.custom.${run}`;
+    const nats = await connectNats({ servers: BROKERS.nats.url });
+    const received = firstMessage(nats, subject);
+    const client = ClientProxyFactory.create({
+      transport: Transport.NATS,
+      options: { servers: [BROKERS.nats.url], serializer },
+    });
+    try {
+      await emitTraced(client, subject, { id: 7 });
+      const message = await waitFor(received, 'NATS message');
+      expect(codec.decode(message.data)).toEqual({ pattern: subject, data: { id: 7 } });
+      expect(message.headers?.get('traceparent')).toMatch(TRACEPARENT);
+    } finally {
+      await client.close();
+      await nats.close();
+    }
+  });
 });
