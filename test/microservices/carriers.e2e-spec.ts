@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import {
   ClientKafka,
   ClientProxyFactory,
+  ClientsModule,
   MessagePattern,
   Payload,
   Transport,
@@ -208,6 +209,39 @@ it('TCP: a server without this module gets the data as sent and answers', async 
   } finally {
     client.close();
     await service.close();
+  }
+});
+
+it('a client from ClientsModule.registerAsync() is traced as well', async () => {
+  tracing.reset();
+  const port = await freePort();
+  const service: INestMicroservice = await NestFactory.createMicroservice<MicroserviceOptions>(UntracedServiceModule, {
+    transport: Transport.TCP,
+    options: { host: '127.0.0.1', port },
+    logger: false,
+  });
+  await service.listen();
+  @Module({
+    imports: [
+      TracingModule.forRoot(),
+      ClientsModule.registerAsync([
+        { name: 'ECHO', useFactory: () => ({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }) },
+      ]),
+    ],
+  })
+  class AsyncClientModule {}
+  const context = await NestFactory.createApplicationContext(AsyncClientModule, { logger: false });
+  try {
+    const client = context.get<ClientProxy>('ECHO');
+    const reply = await context
+      .get(TracingService)
+      .startActiveSpan('caller', () => firstValueFrom(client.send('echo', { id: 8 })));
+    expect(reply).toEqual({ received: { id: 8 } });
+    tracing.expectSpan('send echo', { parent: 'caller', attributes: { 'nestjs.transport': 'tcp' } });
+  } finally {
+    await context.close();
+    await service.close();
+    tracing.reset();
   }
 });
 
