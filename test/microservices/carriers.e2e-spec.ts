@@ -191,14 +191,20 @@ class EchoController {
 @Module({ controllers: [EchoController] })
 class UntracedServiceModule {}
 
-it('TCP: a server without this module gets the data as sent and answers', async () => {
+/** A TCP microservice without this module that echoes what it gets. */
+async function startUntracedEcho(): Promise<{ port: number; service: INestMicroservice }> {
   const port = await freePort();
-  const service: INestMicroservice = await NestFactory.createMicroservice<MicroserviceOptions>(UntracedServiceModule, {
+  const service = await NestFactory.createMicroservice<MicroserviceOptions>(UntracedServiceModule, {
     transport: Transport.TCP,
     options: { host: '127.0.0.1', port },
     logger: false,
   });
   await service.listen();
+  return { port, service };
+}
+
+it('TCP: a server without this module gets the data as sent and answers', async () => {
+  const { port, service } = await startUntracedEcho();
   const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
   try {
     const reply = await tracingService.startActiveSpan('caller', () =>
@@ -214,13 +220,7 @@ it('TCP: a server without this module gets the data as sent and answers', async 
 
 it('a client from ClientsModule.registerAsync() is traced as well', async () => {
   tracing.reset();
-  const port = await freePort();
-  const service: INestMicroservice = await NestFactory.createMicroservice<MicroserviceOptions>(UntracedServiceModule, {
-    transport: Transport.TCP,
-    options: { host: '127.0.0.1', port },
-    logger: false,
-  });
-  await service.listen();
+  const { port, service } = await startUntracedEcho();
   @Module({
     imports: [
       TracingModule.forRoot(),
