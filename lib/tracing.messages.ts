@@ -31,5 +31,11 @@ export const TracingMessages = {
     `The SERVER spans of HTTP requests come from @opentelemetry/instrumentation-http, so the option(s) ` +
     `${options.map((option) => `"http.${option}"`).join(', ')} of TracingModule do not apply to them. ` +
     "Make sure to set the instrumentation's own ignoreIncomingRequestHook / requireParentforIncomingSpans / requestHook instead.",
+  missingPackage: (forWhat: string, packageName: string) =>
+    `Cannot ${forWhat} because the package ${packageName} is not installed. ` +
+    `Make sure to install it: npm install ${packageName}`,
+  unknownSdkValue: (what: string, given: string, allowed: readonly string[]) =>
+    `Cannot start tracing because ${what} "${given}" is not one this package knows. ` +
+    `Make sure to use one of ${allowed.map((value) => `"${value}"`).join(', ')}.`,
   hookFailed: (hook: string) => `The ${hook} threw; it is ignored and the call goes on untouched.`,
 };

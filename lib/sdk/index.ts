@@ -1,1 +1,9 @@
-export { startTracing, type StartTracingOptions, type TracingHandle } from './start-tracing';
+export { renderWaterfall, type WaterfallStyle } from './render-waterfall';
+export {
+  startTracing,
+  type ExporterName,
+  type PropagatorName,
+  type StartTracingOptions,
+  type TracingHandle,
+} from './start-tracing';
+export { WaterfallSpanExporter, type WaterfallExporterOptions } from './waterfall.exporter';

@@ -1,58 +1,299 @@
-import { context, propagation, trace } from '@opentelemetry/api';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { context, diag, propagation, trace, type Attributes, type TextMapPropagator } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
   ConsoleSpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  type Sampler,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { registerContextAndPropagation } from './register-context';
+import { TracingError } from '../tracing.error';
+import { TracingMessages } from '../tracing.messages';
+import { loadOptional } from './load-optional';
+import { registerContext } from './register-context';
+import { WaterfallSpanExporter } from './waterfall.exporter';
 
-/** Options of `startTracing()`. */
+/** The exporters `startTracing()` knows by name, as `OTEL_TRACES_EXPORTER` names them (plus `waterfall`). */
+export type ExporterName = 'otlp' | 'zipkin' | 'console' | 'waterfall' | 'none';
+
+/** The propagators `startTracing()` knows by name, as `OTEL_PROPAGATORS` names them. */
+export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi' | 'jaeger' | 'none';
+
+const EXPORTER_NAMES: readonly ExporterName[] = ['otlp', 'zipkin', 'console', 'waterfall', 'none'];
+const PROPAGATOR_NAMES: readonly PropagatorName[] = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'];
+
+/** Options of `startTracing()`. Each one given wins over its environment variable. */
 export interface StartTracingOptions {
   /**
    * The `service.name` resource attribute.
-   * Default: `OTEL_SERVICE_NAME`, else the SDK's `unknown_service:<process>`.
+   * Default: `OTEL_SERVICE_NAME`, else `service.name` in `OTEL_RESOURCE_ATTRIBUTES`,
+   * else the SDK's `unknown_service:<process>`.
    */
   serviceName?: string;
   /**
-   * Where finished spans go: `'console'` prints each one, `'none'` drops them, or any
-   * OpenTelemetry `SpanExporter`.
-   * Default: `'console'`.
+   * More resource attributes, e.g. `{ 'deployment.environment.name': 'staging' }`.
+   * Default: those of `OTEL_RESOURCE_ATTRIBUTES` (these are merged over them).
    */
-  exporter?: 'console' | 'none' | SpanExporter;
+  resourceAttributes?: Attributes;
+  /**
+   * Where finished spans go: `'otlp'` (HTTP/protobuf to a collector, Jaeger or Tempo;
+   * needs `@opentelemetry/exporter-trace-otlp-proto`), `'zipkin'` (needs
+   * `@opentelemetry/exporter-zipkin`), `'console'` (each span as an object),
+   * `'waterfall'` (each trace as a tree with time bars), `'none'`, any `SpanExporter`,
+   * or several of these.
+   * Default: `OTEL_TRACES_EXPORTER` (a comma-separated list), else `'otlp'`.
+   */
+  exporter?: ExporterName | SpanExporter | (ExporterName | SpanExporter)[];
+  /**
+   * The OTLP endpoint's base URL; spans go to `<url>/v1/traces`.
+   * Default: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`, else
+   * `http://localhost:4318`.
+   */
+  otlpEndpoint?: string;
+  /**
+   * The Zipkin endpoint's URL.
+   * Default: `OTEL_EXPORTER_ZIPKIN_ENDPOINT`, else `http://localhost:9411/api/v2/spans`.
+   */
+  zipkinEndpoint?: string;
+  /**
+   * Which traces to record: a ratio (0 to 1) of new traces, parent-based (a request
+   * follows its caller's decision), or any `Sampler`.
+   * Default: `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`, else parent-based 1.0.
+   */
+  sampler?: number | Sampler;
+  /**
+   * How trace context is read from and written to requests and messages.
+   * `b3` / `b3multi` need `@opentelemetry/propagator-b3`, `jaeger`
+   * `@opentelemetry/propagator-jaeger`.
+   * Default: `OTEL_PROPAGATORS`, else `['tracecontext', 'baggage']`.
+   */
+  propagators?: PropagatorName[];
+  /**
+   * Whether SIGTERM and SIGINT flush the queued spans before the process exits.
+   * Default: `true`.
+   */
+  flushOnSignals?: boolean;
 }
 
 /** What `startTracing()` returns. */
 export interface TracingHandle {
+  /** Exports the spans still queued, and keeps tracing. */
+  forceFlush(): Promise<void>;
   /** Exports the spans still queued, then stops tracing. */
   shutdown(): Promise<void>;
 }
 
 /**
  * Starts an OpenTelemetry tracer provider for the whole process: AsyncLocalStorage
- * context, W3C trace-context and baggage propagation, a batch span processor. Call
- * it first thing in `main.ts`, before the application module is imported.
+ * context, the propagators and exporters chosen (by option, else by the standard
+ * `OTEL_*` environment variables), a batch span processor per exporter. Call it first
+ * thing in `main.ts`, before the application module is imported.
+ *
+ * @example
+ * ```ts
+ * // tracing.ts, imported first by main.ts
+ * export const tracing = startTracing({ serviceName: 'orders', exporter: 'otlp' });
+ * ```
  */
 export function startTracing(options: StartTracingOptions = {}): TracingHandle {
-  const serviceName = options.serviceName ?? process.env.OTEL_SERVICE_NAME;
-  const exporter = options.exporter ?? 'console';
+  const sampler = samplerOf(options.sampler);
   const provider = new BasicTracerProvider({
-    resource: serviceName ? resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }) : undefined,
-    spanProcessors:
-      exporter === 'none'
-        ? []
-        : [new BatchSpanProcessor(exporter === 'console' ? new ConsoleSpanExporter() : exporter)],
+    resource: resourceOf(options),
+    // Left out when not given: the SDK then reads OTEL_TRACES_SAMPLER / _ARG itself.
+    ...(sampler === undefined ? {} : { sampler }),
+    spanProcessors: exportersOf(options).map((exporter) =>
+      exporter instanceof WaterfallSpanExporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter),
+    ),
   });
-  registerContextAndPropagation();
+  registerContext();
+  const propagator = propagatorOf(options.propagators);
+  if (propagator !== undefined) {
+    propagation.setGlobalPropagator(propagator);
+  }
   trace.setGlobalTracerProvider(provider);
-  return {
-    async shutdown() {
-      await provider.shutdown();
-      trace.disable();
-      propagation.disable();
-      context.disable();
+  let stopped: Promise<void> | undefined;
+  let stopListening = (): void => undefined;
+  const handle: TracingHandle = {
+    forceFlush: () => provider.forceFlush(),
+    shutdown() {
+      stopListening();
+      stopped ??= provider.shutdown().finally(() => {
+        trace.disable();
+        propagation.disable();
+        context.disable();
+      });
+      return stopped;
     },
+  };
+  if (options.flushOnSignals ?? true) {
+    stopListening = flushOnSignals(handle);
+  }
+  return handle;
+}
+
+function resourceOf(options: StartTracingOptions) {
+  const explicit: Attributes = { ...options.resourceAttributes };
+  if (options.serviceName !== undefined) {
+    explicit[ATTR_SERVICE_NAME] = options.serviceName;
+  }
+  return defaultResource()
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(resourceFromAttributes(explicit));
+}
+
+function samplerOf(sampler: StartTracingOptions['sampler']): Sampler | undefined {
+  if (typeof sampler !== 'number') {
+    return sampler;
+  }
+  if (!(sampler >= 0 && sampler <= 1)) {
+    throw TracingError.create(TracingMessages.invalidOption('sampler', `the number ${sampler}`, 'a ratio from 0 to 1'));
+  }
+  return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampler) });
+}
+
+function exportersOf(options: StartTracingOptions): SpanExporter[] {
+  const given = options.exporter;
+  const fromEnvironment = given === undefined;
+  const chosen = fromEnvironment
+    ? listFromEnvironment('OTEL_TRACES_EXPORTER', ['otlp'])
+    : Array.isArray(given)
+      ? given
+      : [given];
+  const exporters: SpanExporter[] = [];
+  for (const choice of chosen) {
+    if (typeof choice !== 'string') {
+      exporters.push(choice);
+      continue;
+    }
+    if (!EXPORTER_NAMES.includes(choice as ExporterName)) {
+      const message = TracingMessages.unknownSdkValue('the exporter', choice, EXPORTER_NAMES);
+      if (!fromEnvironment) {
+        throw TracingError.create(message);
+      }
+      diag.warn(message);
+      continue;
+    }
+    const exporter = namedExporter(choice as ExporterName, options);
+    if (exporter !== undefined) {
+      exporters.push(exporter);
+    }
+  }
+  return exporters;
+}
+
+function namedExporter(name: ExporterName, options: StartTracingOptions): SpanExporter | undefined {
+  switch (name) {
+    case 'otlp': {
+      const { OTLPTraceExporter } = loadOptional<typeof import('@opentelemetry/exporter-trace-otlp-proto')>(
+        '@opentelemetry/exporter-trace-otlp-proto',
+        'export spans over OTLP',
+      );
+      const url =
+        options.otlpEndpoint === undefined ? undefined : `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`;
+      return new OTLPTraceExporter(url === undefined ? {} : { url });
+    }
+    case 'zipkin': {
+      const { ZipkinExporter } = loadOptional<typeof import('@opentelemetry/exporter-zipkin')>(
+        '@opentelemetry/exporter-zipkin',
+        'export spans to Zipkin',
+      );
+      return new ZipkinExporter(options.zipkinEndpoint === undefined ? {} : { url: options.zipkinEndpoint });
+    }
+    case 'console':
+      return new ConsoleSpanExporter();
+    case 'waterfall':
+      return new WaterfallSpanExporter();
+    case 'none':
+      return undefined;
+  }
+}
+
+function propagatorOf(given: PropagatorName[] | undefined): TextMapPropagator | undefined {
+  const fromEnvironment = given === undefined;
+  const names = fromEnvironment ? listFromEnvironment('OTEL_PROPAGATORS', ['tracecontext', 'baggage']) : given;
+  const propagators: TextMapPropagator[] = [];
+  for (const name of names) {
+    if (!PROPAGATOR_NAMES.includes(name as PropagatorName)) {
+      const message = TracingMessages.unknownSdkValue('the propagator', name, PROPAGATOR_NAMES);
+      if (!fromEnvironment) {
+        throw TracingError.create(message);
+      }
+      diag.warn(message);
+      continue;
+    }
+    const propagator = namedPropagator(name as PropagatorName);
+    if (propagator !== undefined) {
+      propagators.push(propagator);
+    }
+  }
+  return propagators.length === 0 ? undefined : new CompositePropagator({ propagators });
+}
+
+function namedPropagator(name: PropagatorName): TextMapPropagator | undefined {
+  switch (name) {
+    case 'tracecontext':
+      return new W3CTraceContextPropagator();
+    case 'baggage':
+      return new W3CBaggagePropagator();
+    case 'b3':
+    case 'b3multi': {
+      const { B3Propagator, B3InjectEncoding } = loadOptional<typeof import('@opentelemetry/propagator-b3')>(
+        '@opentelemetry/propagator-b3',
+        `use the ${name} propagator`,
+      );
+      return new B3Propagator({
+        injectEncoding: name === 'b3' ? B3InjectEncoding.SINGLE_HEADER : B3InjectEncoding.MULTI_HEADER,
+      });
+    }
+    case 'jaeger': {
+      const { JaegerPropagator } = loadOptional<typeof import('@opentelemetry/propagator-jaeger')>(
+        '@opentelemetry/propagator-jaeger',
+        'use the jaeger propagator',
+      );
+      return new JaegerPropagator();
+    }
+    case 'none':
+      return undefined;
+  }
+}
+
+/** A comma-separated environment variable as a list of lower-cased names, or `fallback` when unset or empty. */
+function listFromEnvironment(variable: string, fallback: string[]): string[] {
+  const names = (process.env[variable] ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '');
+  return names.length === 0 ? fallback : names;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Flushes on SIGTERM / SIGINT, then lets the signal do what it would have done: if
+ * another listener is left (Nest's `enableShutdownHooks()`), it decides; otherwise the
+ * signal is raised again, which ends the process as it would have without tracing.
+ * Returns what removes the listeners.
+ */
+function flushOnSignals(handle: TracingHandle): () => void {
+  const listeners = SIGNALS.map((signal) => {
+    const listener = (): void => {
+      void handle.shutdown().finally(() => {
+        if (process.listenerCount(signal) === 0) {
+          process.kill(process.pid, signal);
+        }
+      });
+    };
+    process.once(signal, listener);
+    return [signal, listener] as const;
+  });
+  return () => {
+    for (const [signal, listener] of listeners) {
+      process.removeListener(signal, listener);
+    }
   };
 }

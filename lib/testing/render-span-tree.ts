@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { spanTree } from '../sdk/span-tree';
 
 /**
  * Renders finished spans as indented trees, one per trace, children under their
@@ -16,22 +17,11 @@ export function renderSpanTree(spans: readonly ReadableSpan[]): string {
   if (spans.length === 0) {
     return '(no finished spans)';
   }
-  const byStart = [...spans].sort((a, b) => toNanos(a.startTime) - toNanos(b.startTime));
-  const ids = new Set(byStart.map((span) => span.spanContext().spanId));
-  const children = new Map<string, ReadableSpan[]>();
-  const roots: ReadableSpan[] = [];
-  for (const span of byStart) {
-    const parentId = span.parentSpanContext?.spanId;
-    if (parentId !== undefined && ids.has(parentId)) {
-      children.set(parentId, [...(children.get(parentId) ?? []), span]);
-    } else {
-      roots.push(span);
-    }
-  }
+  const { roots, childrenOf } = spanTree(spans);
   const lines: string[] = [];
   const write = (span: ReadableSpan, depth: number): void => {
     lines.push(`${'  '.repeat(depth)}${describeSpan(span)}`);
-    for (const child of children.get(span.spanContext().spanId) ?? []) {
+    for (const child of childrenOf(span)) {
       write(child, depth + 1);
     }
   };
@@ -56,8 +46,4 @@ function describeSpan(span: ReadableSpan): string {
       : SpanStatusCode[span.status.code];
   const milliseconds = (span.duration[0] * 1e3 + span.duration[1] / 1e6).toFixed(1);
   return `${span.name} [${SpanKind[span.kind]}] ${status} ${milliseconds}ms`;
-}
-
-function toNanos([seconds, nanos]: [number, number]): number {
-  return seconds * 1e9 + nanos;
 }
