@@ -1,6 +1,7 @@
 export { NestAttributes } from './core';
 export { CurrentSpan, Traced, Untraced, type TracedOptions } from './decorators';
 export { type HttpIgnoreRule, type HttpRequest, type HttpTracingOptions } from './http';
+export { traceLogFields, TracingLogger, type TraceLogFields, type TracingLoggerOptions } from './logging';
 export { type MessageInfo, type MicroservicesTracingOptions } from './microservices';
 export { TracingError } from './tracing.error';
 export { TracingInterceptor } from './tracing.interceptor';

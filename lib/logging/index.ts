@@ -1,0 +1,2 @@
+export { traceLogFields, type TraceLogFields } from './trace-log-fields';
+export { TracingLogger, type TracingLoggerOptions } from './tracing.logger';
