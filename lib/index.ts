@@ -1,5 +1,6 @@
 export { NestAttributes } from './core';
 export { CurrentSpan, Traced, Untraced, type TracedOptions } from './decorators';
+export { tracingInstrument, type AutoInstrumentOptions, type NestInstrument, type ProviderFilter } from './explorer';
 export { type HttpIgnoreRule, type HttpRequest, type HttpTracingOptions } from './http';
 export { traceLogFields, TracingLogger, type TraceLogFields, type TracingLoggerOptions } from './logging';
 export { type MessageInfo, type MicroservicesTracingOptions } from './microservices';

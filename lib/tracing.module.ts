@@ -1,6 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_INTERCEPTOR, MetadataScanner } from '@nestjs/core';
 import { tracingState } from './core';
+import { TracingExplorer } from './explorer';
 import { HttpServerTracer } from './http';
 import { MicroserviceClientTracer, MicroserviceServerTracer } from './microservices';
 import { TRACING_OPTIONS } from './tracing.constants';
@@ -32,12 +33,16 @@ import { TracingService } from './tracing.service';
     HttpServerTracer,
     MicroserviceServerTracer,
     MicroserviceClientTracer,
+    MetadataScanner,
+    TracingExplorer,
     TracingInterceptor,
     {
       provide: APP_INTERCEPTOR,
       inject: [TRACING_OPTIONS, TracingInterceptor],
       useFactory: (options: ResolvedTracingOptions, interceptor: TracingInterceptor) =>
-        options.http.enabled || options.microservices.enabled ? interceptor : PASS_THROUGH_INTERCEPTOR,
+        options.http.enabled || options.microservices.enabled || options.autoInstrument.handlers
+          ? interceptor
+          : PASS_THROUGH_INTERCEPTOR,
     },
   ],
   exports: [TracingService, HttpServerTracer, TracingInterceptor],

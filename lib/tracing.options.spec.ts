@@ -48,7 +48,10 @@ describe('resolveTracingOptions', () => {
   it.each([
     [{ enabled: 'yes' }, 'the option "enabled" is the string "yes". Make sure to pass true or false.'],
     [{ enabled: 1 }, 'the option "enabled" is the number 1. Make sure to pass true or false.'],
-    [{ enabel: true }, '"enabel" is not an option. Make sure to use only "enabled", "http", "microservices".'],
+    [
+      { enabel: true },
+      '"enabel" is not an option. Make sure to use only "enabled", "http", "microservices", "autoInstrument".',
+    ],
     [{ http: true }, 'the option "http" is the boolean true. Make sure to pass an object.'],
     [{ http: { ignroe: [] } }, '"http.ignroe" is not an option. Make sure to use only "http.enabled", "http.ignore",'],
     [{ http: { ignore: [1] } }, 'the option "http.ignore" is an array. Make sure to pass an array of paths'],

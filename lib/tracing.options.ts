@@ -1,5 +1,11 @@
 import { BOOLEAN_CHECK, type OptionCheck } from './core';
 import {
+  AUTO_INSTRUMENT_OPTION_CHECKS,
+  resolveAutoInstrumentOptions,
+  type AutoInstrumentOptions,
+  type ResolvedAutoInstrumentOptions,
+} from './explorer/auto-instrument.options';
+import {
   HTTP_OPTION_CHECKS,
   resolveHttpOptions,
   type HttpTracingOptions,
@@ -36,6 +42,13 @@ export interface TracingModuleOptions {
    * Default: on, with the defaults of each `MicroservicesTracingOptions` field.
    */
   microservices?: MicroservicesTracingOptions;
+  /**
+   * Automatic spans for the parts of Nest: guards, pipes, interceptors, filters,
+   * middleware, handlers, providers, schedule jobs and event listeners, each switched
+   * on or off.
+   * Default: schedule jobs and event listeners on, the rest off.
+   */
+  autoInstrument?: AutoInstrumentOptions;
 }
 
 /** @internal The options with every default filled in. */
@@ -43,6 +56,7 @@ export interface ResolvedTracingOptions {
   readonly enabled: boolean;
   readonly http: ResolvedHttpTracingOptions;
   readonly microservices: ResolvedMicroservicesTracingOptions;
+  readonly autoInstrument: ResolvedAutoInstrumentOptions;
 }
 
 /** The defaults, in one place, merged on both the sync and the async path. */
@@ -56,6 +70,7 @@ const ROOT_OPTION_CHECKS: OptionChecks = {
   enabled: BOOLEAN_CHECK,
   http: ['an object', isPlainObject],
   microservices: ['an object', isPlainObject],
+  autoInstrument: ['an object', isPlainObject],
 };
 
 /**
@@ -78,10 +93,14 @@ export function resolveTracingOptions(options: unknown): ResolvedTracingOptions 
   if (given.microservices !== undefined) {
     checkOptions(given.microservices, MICROSERVICES_OPTION_CHECKS, 'microservices.');
   }
+  if (given.autoInstrument !== undefined) {
+    checkOptions(given.autoInstrument, AUTO_INSTRUMENT_OPTION_CHECKS, 'autoInstrument.');
+  }
   return {
     enabled: given.enabled ?? DEFAULT_TRACING_OPTIONS.enabled,
     http: resolveHttpOptions(given.http),
     microservices: resolveMicroservicesOptions(given.microservices),
+    autoInstrument: resolveAutoInstrumentOptions(given.autoInstrument),
   };
 }
 

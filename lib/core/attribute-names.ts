@@ -5,6 +5,11 @@
 export enum NestAttributes {
   /** The class whose method the span wraps, e.g. `UsersService`. */
   CLASS = 'nestjs.class',
+  /**
+   * What an automatic span wraps: `guard`, `pipe`, `interceptor`, `filter`,
+   * `middleware`, `handler`, `provider`, `cron` or `event`.
+   */
+  TYPE = 'nestjs.type',
   /** The controller that handled the request, e.g. `UsersController`. */
   CONTROLLER = 'nestjs.controller',
   /** The controller method that handled the request, e.g. `findOne`. */

@@ -1,0 +1,10 @@
+export {
+  AUTO_INSTRUMENT_OPTION_CHECKS,
+  resolveAutoInstrumentOptions,
+  type AutoInstrumentOptions,
+  type ProviderFilter,
+  type ResolvedAutoInstrumentOptions,
+} from './auto-instrument.options';
+export { autoInstrumentState, instrumentMethod, isTracedFunction, type InstrumentedType } from './instrument-method';
+export { NOT_INSTRUMENTED, TracingExplorer } from './tracing.explorer';
+export { tracingInstrument, type NestInstrument } from './tracing-instrument';
