@@ -15,7 +15,7 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientsModule, Transport, type ClientProxy } from '@nestjs/microservices';
-import { TracingModule } from 'nestjs-tracing';
+import { tracingInstrument, TracingModule } from 'nestjs-tracing';
 import { catchError, throwError } from 'rxjs';
 
 /** Lets through requests that carry an API key. */
@@ -54,7 +54,10 @@ class OrdersController {
 
 @Module({
   imports: [
-    TracingModule.forRoot({ http: { requestHeaders: ['x-request-id'] } }),
+    TracingModule.forRoot({
+      http: { requestHeaders: ['x-request-id'] },
+      autoInstrument: { guards: true, pipes: true },
+    }),
     ClientsModule.register([
       { name: 'ORDERS', transport: Transport.TCP, options: { host: '127.0.0.1', port: config.ordersPort } },
     ]),
@@ -66,6 +69,7 @@ class GatewayModule {}
 
 async function main(): Promise<void> {
   const app = await NestFactory.create(GatewayModule, {
+    instrument: tracingInstrument(),
     logger: ['error', 'warn'],
   });
   await app.listen(config.gatewayPort, '127.0.0.1');
