@@ -99,6 +99,12 @@ describe('autoInstrument', () => {
     expect(byType.get('filter')?.map((span) => span.name)).toEqual(['NotFoundFilter.catch']);
   });
 
+  it('filters alone: the filter span and no others, with tracingInstrument()', async () => {
+    const url = await start({ ...ALL_OFF, filters: true });
+    const { byType } = await requestSpans(url, '/items/0');
+    expect([...byType.keys()]).toEqual(['filter']);
+  });
+
   it('all off: only the request span', async () => {
     const url = await start(ALL_OFF);
     const { byType } = await requestSpans(url, '/items/7');

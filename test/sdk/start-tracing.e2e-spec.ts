@@ -132,6 +132,25 @@ describe('startTracing(), exporting to real OTLP/HTTP and Zipkin receivers on lo
     expect(extracted?.traceId).toBe('a'.repeat(32));
   });
 
+  it('flushes the queued spans on SIGTERM', async () => {
+    handle = startTracing({ exporter: 'zipkin', zipkinEndpoint: `${zipkin.url}/api/v2/spans` });
+    trace.getTracer('test').startSpan('queued before the signal').end();
+    // Another listener (as Nest's enableShutdownHooks() adds) decides what the signal does next,
+    // so the process is not ended by the test.
+    const otherListener = (): void => undefined;
+    process.on('SIGTERM', otherListener);
+    try {
+      process.emit('SIGTERM');
+      // The batch processor would hold the span for 5 s; the signal flushes it now.
+      for (let tick = 0; tick < 100 && zipkin.spans.length === 0; tick++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      process.removeListener('SIGTERM', otherListener);
+    }
+    expect(zipkin.spans.map((span) => span.name)).toEqual(['queued before the signal']);
+  });
+
   it('rejects an unknown exporter or propagator given as an option, naming the ones it knows', () => {
     expect(() => startTracing({ exporter: 'jaeger' as never, flushOnSignals: false })).toThrow(TracingError);
     expect(() => startTracing({ exporter: 'jaeger' as never, flushOnSignals: false })).toThrow(
