@@ -80,6 +80,11 @@ async function stopAll(children: ChildProcess[], collector: Collector): Promise<
       (child) =>
         new Promise<void>((resolve) => {
           child.removeAllListeners('exit');
+          // On Ctrl-C the terminal signals the services too: they may be gone already.
+          if (child.exitCode !== null || !child.connected) {
+            resolve();
+            return;
+          }
           child.once('exit', () => resolve());
           child.send('stop');
         }),
