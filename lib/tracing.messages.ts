@@ -37,5 +37,11 @@ export const TracingMessages = {
   unknownSdkValue: (what: string, given: string, allowed: readonly string[]) =>
     `Cannot start tracing because ${what} "${given}" is not one this package knows. ` +
     `Make sure to use one of ${allowed.map((value) => `"${value}"`).join(', ')}.`,
+  waterfallFailed: () =>
+    'Cannot print a trace as a waterfall because drawing or writing it threw. The trace is dropped; ' +
+    "make sure the exporter's write function does not throw.",
+  otlpProtocol: (protocol: string) =>
+    `The OTLP exporter of startTracing() sends HTTP/protobuf, but OTEL_EXPORTER_OTLP(_TRACES)_PROTOCOL is "${protocol}". ` +
+    'Make sure the endpoint takes HTTP/protobuf (port 4318 on a collector), or pass your own exporter.',
   hookFailed: (hook: string) => `The ${hook} threw; it is ignored and the call goes on untouched.`,
 };

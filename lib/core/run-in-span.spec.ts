@@ -3,7 +3,19 @@ import { BadRequestException, InternalServerErrorException } from '@nestjs/commo
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { setupTestTracing } from 'nestjs-tracing/testing';
 import { EventEmitter } from 'node:events';
-import { defer, delay, firstValueFrom, lastValueFrom, Observable, of, Subject, take, throwError, timer } from 'rxjs';
+import {
+  BehaviorSubject,
+  defer,
+  delay,
+  firstValueFrom,
+  lastValueFrom,
+  Observable,
+  of,
+  Subject,
+  take,
+  throwError,
+  timer,
+} from 'rxjs';
 import { runInSpan } from './run-in-span';
 
 describe('runInSpan', () => {
@@ -310,6 +322,16 @@ describe('runInSpan', () => {
         }),
       ).toThrow();
       tracing.expectSpan('internal 4xx', { status: SpanStatusCode.ERROR });
+    });
+  });
+
+  describe('with a Subject', () => {
+    it('returns the Subject itself and ends the span at once', () => {
+      const state = new BehaviorSubject(1);
+      const returned = runInSpan('state', {}, () => state);
+      expect(returned).toBe(state);
+      expect(returned.getValue()).toBe(1);
+      expect(tracing.getFinishedSpans().filter((span) => span.name === 'state')).toHaveLength(1);
     });
   });
 });

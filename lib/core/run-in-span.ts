@@ -1,5 +1,5 @@
 import { context as contextApi, SpanKind, trace, type Context, type Span, type SpanOptions } from '@opentelemetry/api';
-import { finalize, isObservable, Observable, tap } from 'rxjs';
+import { finalize, isObservable, Observable, Subject, tap } from 'rxjs';
 import { recordError } from './record-error';
 import { getTracer } from './tracer';
 
@@ -12,6 +12,7 @@ import { getTracer } from './tracer';
  * - another thenable (a query builder such as Prisma's, Mongoose's or Knex's): when
  *   it settles after someone calls its `then` (it is returned behind a Proxy that
  *   watches `then` only, so nothing runs early and its own API stays);
+ * - a Subject: at once, returned as it is (it is state, not a call in progress);
  * - an Observable: when it completes, errors or is unsubscribed; it is subscribed
  *   inside the span's context, so the work it does has this span as parent;
  * - a Node stream: when it closes (left as it is; no error listener is added);
@@ -63,6 +64,12 @@ type Candidate = Record<PropertyKey, unknown>;
 
 function traceResult<T>(result: T, ending: SpanEnding, spanContext: Context): T {
   if (typeof result !== 'object' || result === null) {
+    ending.end();
+    return result;
+  }
+  // A Subject (BehaviorSubject, ReplaySubject…) is state the caller keeps using
+  // (`next()`, `getValue()`): it is returned as it is, and the call ends here.
+  if (result instanceof Subject) {
     ending.end();
     return result;
   }

@@ -24,7 +24,9 @@ export interface NestInstrument {
 export function tracingInstrument(): NestInstrument {
   return {
     instanceDecorator(instance) {
-      if (typeof instance !== 'object' || instance === null) {
+      // A request-scoped or transient instance is built per request or per consumer:
+      // left alone, as the explorer leaves it.
+      if (typeof instance !== 'object' || instance === null || !isSingleton(instance.constructor)) {
         return instance;
       }
       const target = instance as Record<string, unknown>;
@@ -47,6 +49,15 @@ export function tracingInstrument(): NestInstrument {
     },
   };
 }
+
+/** Whether a class is a default-scoped (singleton) provider (Nest's `scope:options` metadata). */
+function isSingleton(providerClass: Function | undefined): boolean {
+  const scope = (Reflect.getMetadata(SCOPE_OPTIONS, providerClass ?? Object) as { scope?: unknown } | undefined)?.scope;
+  return scope === undefined || scope === 0;
+}
+
+/** The metadata `@Injectable({ scope })` puts on a class. */
+const SCOPE_OPTIONS = 'scope:options';
 
 /** The method names along an instance's prototype chain (its class and the classes it extends). */
 function methodNamesOf(instance: object): string[] {

@@ -1,5 +1,13 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { MetadataScanner, ModulesContainer } from '@nestjs/core';
+import {
+  ApplicationConfig,
+  DiscoveryService,
+  HttpAdapterHost,
+  MetadataScanner,
+  ModuleRef,
+  ModulesContainer,
+  Reflector,
+} from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { TRACING_OPTIONS } from '../tracing.constants';
 import type { ResolvedTracingOptions } from '../tracing.options';
@@ -29,6 +37,43 @@ const LIFECYCLE_METHODS: ReadonlySet<string> = new Set([
 
 /** Modules whose providers are Nest's or this package's own: never instrumented. */
 const OWN_MODULES: ReadonlySet<string | undefined> = new Set(['InternalCoreModule', 'TracingModule']);
+
+/**
+ * Modules of Nest's own packages: their providers' methods are not the app's, so
+ * `providers` leaves them out (their jobs and listeners are still the app's concern).
+ */
+const NEST_PACKAGE_MODULES: ReadonlySet<string | undefined> = new Set([
+  'ClientsModule',
+  'ConfigModule',
+  'ConfigHostModule',
+  'DiscoveryModule',
+  'EventEmitterModule',
+  'ScheduleModule',
+  'HttpModule',
+  'TerminusModule',
+  'CacheModule',
+  'ThrottlerModule',
+  'JwtModule',
+  'PassportModule',
+  'MulterModule',
+  'CqrsModule',
+  'ServeStaticModule',
+  'DevtoolsModule',
+  'RouterModule',
+]);
+
+/** Providers Nest adds to every module (`ModuleRef`, `ApplicationConfig`, …) and its core services. */
+function isNestCoreProvider(instance: object): boolean {
+  return (
+    instance instanceof ModuleRef ||
+    instance instanceof ApplicationConfig ||
+    instance instanceof Reflector ||
+    instance instanceof DiscoveryService ||
+    instance instanceof MetadataScanner ||
+    instance instanceof ModulesContainer ||
+    instance instanceof HttpAdapterHost
+  );
+}
 
 /** A class of this package's, which the explorer never instruments. */
 export const NOT_INSTRUMENTED = Symbol('nestjs-tracing.not-instrumented');
@@ -69,29 +114,42 @@ export class TracingExplorer implements OnModuleInit {
         continue;
       }
       for (const wrapper of moduleRef.injectables.values()) {
-        const enhancer = wrapper.subtype === undefined ? undefined : ENHANCER_METHODS[wrapper.subtype];
-        const instance = staticInstance(wrapper);
-        if (enhancer !== undefined && instance !== undefined && autoInstrumentState[enhancer[1]]) {
-          instrumentMethod(instance, enhancer[0], enhancer[1]);
-        }
+        this.instrumentEnhancer(wrapper);
       }
+      const libraryModule = NEST_PACKAGE_MODULES.has(moduleRef.metatype?.name);
       for (const wrapper of moduleRef.providers.values()) {
+        // `APP_GUARD`, `APP_PIPE` and `APP_INTERCEPTOR` singletons are providers with a subtype.
+        if (wrapper.subtype !== undefined) {
+          this.instrumentEnhancer(wrapper);
+          continue;
+        }
         const instance = staticInstance(wrapper);
-        if (instance !== undefined) {
-          this.instrumentProvider(instance);
+        if (instance !== undefined && instance.constructor !== moduleRef.metatype && !isNestCoreProvider(instance)) {
+          this.instrumentProvider(instance, libraryModule);
         }
       }
     }
   }
 
-  private instrumentProvider(instance: object): void {
+  private instrumentEnhancer(wrapper: InstanceWrapper): void {
+    const enhancer = wrapper.subtype === undefined ? undefined : ENHANCER_METHODS[wrapper.subtype];
+    const instance = staticInstance(wrapper);
+    if (enhancer !== undefined && instance !== undefined && autoInstrumentState[enhancer[1]]) {
+      instrumentMethod(instance, enhancer[0], enhancer[1]);
+    }
+  }
+
+  /** Jobs and listeners of any provider; every method of the app's own providers the option selects. */
+  private instrumentProvider(instance: object, libraryModule: boolean): void {
     const prototype = Object.getPrototypeOf(instance) as object | null;
     if (prototype === null || prototype === Object.prototype) {
       return;
     }
     const providerClass = instance.constructor;
     const allProviders =
-      this.options.providers !== undefined && this.options.providers(providerClass, providerClass.name);
+      !libraryModule &&
+      this.options.providers !== undefined &&
+      this.options.providers(providerClass, providerClass.name);
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const method = (instance as Record<string, unknown>)[methodName];
       if (typeof method !== 'function') {

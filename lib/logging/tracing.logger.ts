@@ -32,7 +32,8 @@ export class TracingLogger extends ConsoleLogger {
   constructor(context?: string, options?: TracingLoggerOptions);
   constructor(options?: TracingLoggerOptions);
   constructor(contextOrOptions?: string | TracingLoggerOptions, maybeOptions?: TracingLoggerOptions) {
-    const options = typeof contextOrOptions === 'string' ? maybeOptions : contextOrOptions;
+    // As ConsoleLogger reads them: `(context, options)`, `(options)` or `(undefined, options)`.
+    const options = typeof contextOrOptions === 'string' ? maybeOptions : (maybeOptions ?? contextOrOptions);
     const { spanEvents = false, ...consoleOptions } = options ?? {};
     if (typeof contextOrOptions === 'string') {
       super(contextOrOptions, consoleOptions);

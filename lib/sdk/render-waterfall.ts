@@ -41,12 +41,19 @@ export function renderWaterfall(spans: readonly ReadableSpan[], style: Waterfall
   };
   roots.forEach((root) => visit(root, 0));
 
-  const start = Math.min(...spans.map((span) => toMs(span.startTime)));
-  const end = Math.max(...spans.map((span) => toMs(span.endTime)));
+  let start = Infinity;
+  let end = -Infinity;
+  for (const span of spans) {
+    start = Math.min(start, toMs(span.startTime));
+    end = Math.max(end, toMs(span.endTime));
+  }
   const total = Math.max(end - start, 1e-3);
-  const nameWidth = Math.min(MAX_NAME_WIDTH, Math.max(...rows.map(({ span, depth }) => depth * 2 + span.name.length)));
+  const nameWidth = Math.min(
+    MAX_NAME_WIDTH,
+    rows.reduce((widest, { span, depth }) => Math.max(widest, depth * 2 + span.name.length), 0),
+  );
   const services = rows.map(({ span }) => String(span.resource.attributes[ATTR_SERVICE_NAME] ?? ''));
-  const serviceWidth = Math.max(...services.map((service) => service.length));
+  const serviceWidth = services.reduce((widest, service) => Math.max(widest, service.length), 0);
   const paint = (code: string, text: string) => (style.colors ? `${code}${text}${ANSI.reset}` : text);
 
   const lines = [paint(ANSI.bold, `trace ${spans[0].spanContext().traceId}  ${formatMs(end - start)}`)];

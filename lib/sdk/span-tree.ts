@@ -18,7 +18,12 @@ export function spanTree(spans: readonly ReadableSpan[]): SpanTree {
   for (const span of byStart) {
     const parentId = span.parentSpanContext?.spanId;
     if (parentId !== undefined && ids.has(parentId)) {
-      children.set(parentId, [...(children.get(parentId) ?? []), span]);
+      const siblings = children.get(parentId);
+      if (siblings === undefined) {
+        children.set(parentId, [span]);
+      } else {
+        siblings.push(span);
+      }
     } else {
       roots.push(span);
     }

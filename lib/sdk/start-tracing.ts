@@ -189,6 +189,10 @@ function exportersOf(options: StartTracingOptions): SpanExporter[] {
 function namedExporter(name: ExporterName, options: StartTracingOptions): SpanExporter | undefined {
   switch (name) {
     case 'otlp': {
+      const protocol = process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+      if (protocol !== undefined && protocol !== 'http/protobuf') {
+        diag.warn(TracingMessages.otlpProtocol(protocol));
+      }
       const { OTLPTraceExporter } = loadOptional<typeof import('@opentelemetry/exporter-trace-otlp-proto')>(
         '@opentelemetry/exporter-trace-otlp-proto',
         'export spans over OTLP',
@@ -273,22 +277,33 @@ function listFromEnvironment(variable: string, fallback: string[]): string[] {
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
+/** How long a signal waits for the spans to be exported before it ends the process anyway. */
+const SIGNAL_FLUSH_TIMEOUT_MS = 3000;
+
 /**
- * Flushes on SIGTERM / SIGINT, then lets the signal do what it would have done: if
- * another listener is left (Nest's `enableShutdownHooks()`), it decides; otherwise the
- * signal is raised again, which ends the process as it would have without tracing.
- * Returns what removes the listeners.
+ * Flushes on SIGTERM / SIGINT once nothing else handles the signal: while another
+ * listener is there (Nest's `enableShutdownHooks()` closing the app, whose last spans
+ * still count), it waits; Nest raises the signal again once closed, and then the spans
+ * are flushed (for at most 3 s) and the signal raised once more, which ends the process
+ * as it would have ended without tracing. Returns what removes the listeners.
  */
 function flushOnSignals(handle: TracingHandle): () => void {
   const listeners = SIGNALS.map((signal) => {
     const listener = (): void => {
-      void handle.shutdown().finally(() => {
-        if (process.listenerCount(signal) === 0) {
-          process.kill(process.pid, signal);
-        }
-      });
+      if (process.listenerCount(signal) > 1) {
+        return;
+      }
+      process.removeListener(signal, listener);
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, SIGNAL_FLUSH_TIMEOUT_MS).unref());
+      void Promise.race([handle.shutdown(), timeout])
+        .catch(() => undefined)
+        .finally(() => {
+          if (process.listenerCount(signal) === 0) {
+            process.kill(process.pid, signal);
+          }
+        });
     };
-    process.once(signal, listener);
+    process.on(signal, listener);
     return [signal, listener] as const;
   });
   return () => {

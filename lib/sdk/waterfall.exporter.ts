@@ -1,5 +1,7 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { reportOnce } from '../core';
+import { TracingMessages } from '../tracing.messages';
 import { renderWaterfall } from './render-waterfall';
 
 /** Options of the waterfall exporter. */
@@ -45,11 +47,15 @@ export class WaterfallSpanExporter implements SpanExporter {
   private readonly barWidth: number;
   private readonly gracePeriodMs: number;
 
+  /** Prints what is pending when the process is about to end on its own (the timers do not keep it alive). */
+  private readonly printPending = (): void => void this.forceFlush();
+
   constructor(options: WaterfallExporterOptions = {}) {
     this.write = options.write ?? ((text) => void process.stdout.write(text));
     this.colors = options.colors ?? defaultColors();
     this.barWidth = options.barWidth ?? 30;
     this.gracePeriodMs = options.gracePeriodMs ?? 200;
+    process.on('beforeExit', this.printPending);
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
@@ -77,6 +83,7 @@ export class WaterfallSpanExporter implements SpanExporter {
   }
 
   shutdown(): Promise<void> {
+    process.removeListener('beforeExit', this.printPending);
     return this.forceFlush();
   }
 
@@ -99,7 +106,11 @@ export class WaterfallSpanExporter implements SpanExporter {
     }
     clearTimeout(pending.timer);
     this.pending.delete(traceId);
-    this.write(renderWaterfall(pending.spans, { colors: this.colors, barWidth: this.barWidth }));
+    try {
+      this.write(renderWaterfall(pending.spans, { colors: this.colors, barWidth: this.barWidth }));
+    } catch (error) {
+      reportOnce('waterfall', TracingMessages.waterfallFailed(), error);
+    }
   }
 }
 

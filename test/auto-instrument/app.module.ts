@@ -22,6 +22,7 @@ import {
   type MiddlewareConsumer,
   type NestModule,
 } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Interval, ScheduleModule } from '@nestjs/schedule';
 import { TracingModule, type TracingModuleOptions } from 'nestjs-tracing';
@@ -29,6 +30,14 @@ import type { Observable } from 'rxjs';
 
 @Injectable()
 export class ItemsGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+/** A global guard, registered with `APP_GUARD`. */
+@Injectable()
+export class GlobalGuard implements CanActivate {
   canActivate(): boolean {
     return true;
   }
@@ -125,7 +134,7 @@ export class ItemsModule implements NestModule {
       module: ItemsModule,
       imports: [TracingModule.forRoot(options), ScheduleModule.forRoot(), EventEmitterModule.forRoot()],
       controllers: [ItemsController],
-      providers: [ItemsService, ItemsListener, ItemsJobs],
+      providers: [ItemsService, ItemsListener, ItemsJobs, { provide: APP_GUARD, useClass: GlobalGuard }],
     };
   }
 

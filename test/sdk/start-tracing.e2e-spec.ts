@@ -2,6 +2,8 @@ import { Transport, type ClientProvider, type MicroserviceOptions } from '@nestj
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { TracingError } from 'nestjs-tracing';
 import { startTracing, type TracingHandle } from 'nestjs-tracing/sdk';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { freePort } from '../helpers';
 import { startSystem } from '../microservices/apps';
 import { startOtlpReceiver, startZipkinReceiver, type ReceivedSpan, type Receiver } from './receivers';
@@ -132,24 +134,34 @@ describe('startTracing(), exporting to real OTLP/HTTP and Zipkin receivers on lo
     expect(extracted?.traceId).toBe('a'.repeat(32));
   });
 
-  it('flushes the queued spans on SIGTERM', async () => {
-    handle = startTracing({ exporter: 'zipkin', zipkinEndpoint: `${zipkin.url}/api/v2/spans` });
-    trace.getTracer('test').startSpan('queued before the signal').end();
-    // Another listener (as Nest's enableShutdownHooks() adds) decides what the signal does next,
-    // so the process is not ended by the test.
-    const otherListener = (): void => undefined;
-    process.on('SIGTERM', otherListener);
-    try {
-      process.emit('SIGTERM');
-      // The batch processor would hold the span for 5 s; the signal flushes it now.
-      for (let tick = 0; tick < 100 && zipkin.spans.length === 0; tick++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    } finally {
-      process.removeListener('SIGTERM', otherListener);
-    }
-    expect(zipkin.spans.map((span) => span.name)).toEqual(['queued before the signal']);
-  });
+  it.each([
+    ['alone', '0', ['before the signal']],
+    ['after Nest-like shutdown hooks have closed the app', '1', ['before the signal', 'while closing']],
+  ])(
+    'flushes on SIGTERM %s, then the signal ends the process',
+    async (_when, withCloser, expected) => {
+      const child = spawn(
+        process.execPath,
+        ['-r', join(__dirname, 'ts-register.cjs'), join(__dirname, 'signal-child.ts')],
+        {
+          env: { ...process.env, ZIPKIN_URL: `${zipkin.url}/api/v2/spans`, WITH_CLOSER: withCloser },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (chunk: Buffer) => chunk.includes('ready') && resolve()),
+      );
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.once('exit', (_code, signal) => resolve(signal)),
+      );
+      child.kill('SIGTERM');
+      // The batch processor would hold the spans for 5 s: the signal flushes them first.
+      expect(await exited).toBe('SIGTERM');
+      expect(zipkin.spans.map((span) => span.name).sort()).toEqual(expected);
+      expect(zipkin.spans.every((span) => span.serviceName === 'signals')).toBe(true);
+    },
+    15000,
+  );
 
   it('rejects an unknown exporter or propagator given as an option, naming the ones it knows', () => {
     expect(() => startTracing({ exporter: 'jaeger' as never, flushOnSignals: false })).toThrow(TracingError);
