@@ -11,8 +11,10 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { Traced } from 'nestjs-tracing';
 import { startTracing } from 'nestjs-tracing/sdk';
 
-const ROUNDS = 7;
-const CALLS = 50_000;
+// BENCH_SMOKE=1: a run of a second or so, to check the harness (CI does).
+const SMOKE = process.env.BENCH_SMOKE === '1';
+const ROUNDS = SMOKE ? 1 : 7;
+const CALLS = SMOKE ? 2_000 : 50_000;
 
 class Plain {
   sync(value: number): number {

@@ -1,0 +1,170 @@
+// What tracing costs an HTTP app: each variant serves GET /users/:id in its own
+// process, driven by autocannon from this one; variants alternate within each round,
+// the table shows medians over the rounds, each also as a ratio to the untraced app of
+// the same adapter in the same round. Run: npm run bench:http (BENCH_SMOKE=1: a few
+// seconds, to check the harness).
+import autocannon from 'autocannon';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { VARIANTS, type Variant } from './http-server';
+
+const SMOKE = process.env.BENCH_SMOKE === '1';
+const ROUNDS = SMOKE ? 1 : 5;
+const WARMUP_SECONDS = SMOKE ? 0.5 : 3;
+const REQUESTS = SMOKE ? 500 : 40_000;
+const CONNECTIONS = 10;
+const CLOCK_TICKS_PER_SECOND = 100;
+
+interface Measure {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  cpuMicrosPerRequest: number;
+  peakRssMb: number;
+  spansPerRequest: number;
+}
+
+async function main(): Promise<void> {
+  const rounds: Record<string, Measure[]> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate the order each round so no variant always runs first.
+    const order = round % 2 === 0 ? [...VARIANTS] : [...VARIANTS].reverse();
+    for (const variant of order) {
+      (rounds[variant] ??= []).push(await measure(variant));
+    }
+  }
+  const rows = VARIANTS.map((variant) => {
+    const baseline = variant.endsWith('-fastify') ? 'untraced-fastify' : 'untraced';
+    const ratios = rounds[variant].map((measured, round) => ({
+      requestsPerSecond: measured.requestsPerSecond / rounds[baseline][round].requestsPerSecond,
+      cpu: measured.cpuMicrosPerRequest / rounds[baseline][round].cpuMicrosPerRequest,
+      rss: measured.peakRssMb / rounds[baseline][round].peakRssMb,
+    }));
+    return {
+      variant,
+      spansPerRequest: median(rounds[variant].map((m) => m.spansPerRequest)),
+      requestsPerSecond: median(rounds[variant].map((m) => m.requestsPerSecond)),
+      requestsPerSecondRatio: median(ratios.map((r) => r.requestsPerSecond)),
+      p50: median(rounds[variant].map((m) => m.p50)),
+      p99: median(rounds[variant].map((m) => m.p99)),
+      cpuMicrosPerRequest: median(rounds[variant].map((m) => m.cpuMicrosPerRequest)),
+      cpuRatio: median(ratios.map((r) => r.cpu)),
+      peakRssMb: median(rounds[variant].map((m) => m.peakRssMb)),
+      rssRatio: median(ratios.map((r) => r.rss)),
+    };
+  });
+  console.log(
+    `HTTP GET /users/:id, ${ROUNDS} round(s) of ${REQUESTS} requests, ${CONNECTIONS} connections, Node ${process.version}`,
+  );
+  console.table(
+    rows.map((row) => ({
+      variant: row.variant,
+      'spans/req': row.spansPerRequest.toFixed(2),
+      'req/s': Math.round(row.requestsPerSecond),
+      'req/s ratio': row.requestsPerSecondRatio.toFixed(2),
+      'p50 ms': row.p50,
+      'p99 ms': row.p99,
+      'CPU µs/req': Math.round(row.cpuMicrosPerRequest),
+      'CPU ratio': row.cpuRatio.toFixed(2),
+      'peak RSS MB': row.peakRssMb.toFixed(0),
+      'RSS ratio': row.rssRatio.toFixed(2),
+    })),
+  );
+  const results = join(__dirname, '..', 'results');
+  mkdirSync(results, { recursive: true });
+  writeFileSync(
+    join(results, 'http.json'),
+    JSON.stringify(
+      { date: new Date().toISOString(), node: process.version, smoke: SMOKE, rounds: ROUNDS, requests: REQUESTS, rows },
+      null,
+      2,
+    ),
+  );
+}
+
+async function measure(variant: Variant): Promise<Measure> {
+  const port = await freePort();
+  const server = await startServer(variant, port);
+  try {
+    const url = `http://127.0.0.1:${port}/users/42`;
+    await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_SECONDS });
+    const spansBefore = await spanCount(server);
+    const cpuBefore = cpuTicks(server.pid!);
+    const started = performance.now();
+    const result = await autocannon({ url, connections: CONNECTIONS, amount: REQUESTS });
+    const seconds = (performance.now() - started) / 1000;
+    const cpuTicksUsed = cpuTicks(server.pid!) - cpuBefore;
+    const spans = (await spanCount(server)) - spansBefore;
+    if (result.non2xx > 0 || result.errors > 0) {
+      throw new Error(`${variant}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
+    }
+    return {
+      // autocannon's own average is over whole-second buckets; this is over the real duration.
+      requestsPerSecond: result.requests.total / seconds,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      cpuMicrosPerRequest: ((cpuTicksUsed / CLOCK_TICKS_PER_SECOND) * 1e6) / result.requests.total,
+      peakRssMb: peakRssKb(server.pid!) / 1024,
+      spansPerRequest: spans / result.requests.total,
+    };
+  } finally {
+    server.kill();
+  }
+}
+
+function startServer(variant: Variant, port: number): Promise<ChildProcess> {
+  const child = fork(join(__dirname, 'http-server.js'), [], {
+    env: { ...process.env, BENCH_VARIANT: variant, BENCH_PORT: String(port) },
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)));
+    child.once('message', (message) => message === 'ready' && resolve(child));
+  });
+}
+
+function spanCount(server: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const listener = (message: unknown) => {
+      if (typeof message === 'object' && message !== null && 'spans' in message) {
+        server.removeListener('message', listener);
+        resolve((message as { spans: number }).spans);
+      }
+    };
+    server.on('message', listener);
+    server.send('count');
+  });
+}
+
+/** User + system CPU time of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** The peak resident set size of a process, in kB (`VmHWM`). */
+function peakRssKb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match === null ? 0 : Number(match[1]);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+void main();
