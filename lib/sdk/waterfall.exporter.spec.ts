@@ -60,3 +60,32 @@ describe('WaterfallSpanExporter', () => {
     expect(printed[1]).toContain('GET /orders/:id');
   });
 });
+
+describe('WaterfallSpanExporter at exit', () => {
+  it('prints what is pending when the process is about to end on its own, and stops listening on shutdown', async () => {
+    const printed: string[] = [];
+    const before = process.listenerCount('beforeExit');
+    const exporter = new WaterfallSpanExporter({
+      write: (text) => printed.push(text),
+      colors: false,
+      gracePeriodMs: 60_000,
+    });
+    expect(process.listenerCount('beforeExit')).toBe(before + 1);
+    exporter.export(sampleTrace(), () => undefined);
+    process.emit('beforeExit', 0);
+    expect(printed).toHaveLength(1);
+    await exporter.shutdown();
+    expect(process.listenerCount('beforeExit')).toBe(before);
+  });
+
+  it('drops a trace it cannot draw instead of throwing from its timer', async () => {
+    const exporter = new WaterfallSpanExporter({
+      write: () => {
+        throw new Error('stdout is gone');
+      },
+      colors: false,
+    });
+    exporter.export(sampleTrace(), () => undefined);
+    await expect(exporter.shutdown()).resolves.toBeUndefined();
+  });
+});
