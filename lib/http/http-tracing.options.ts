@@ -106,7 +106,7 @@ const NEVER_RECORDED_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 /** The default of `responseHeader`. */
-export const TRACE_RESPONSE_HEADER = 'traceresponse';
+const TRACE_RESPONSE_HEADER = 'traceresponse';
 
 /** What makes a string a header name (an RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -21,7 +21,7 @@ const OPEN_TRACES = Symbol('nestjs-tracing.open-traces');
 type Connection = Socket & { [OPEN_TRACES]?: Set<RequestTrace> };
 
 /** `error.type` of a request whose client went away before the response was finished. */
-export const ABORTED_ERROR_TYPE = 'aborted';
+const ABORTED_ERROR_TYPE = 'aborted';
 
 const ABORTED_MESSAGE = 'The client closed the connection before the exchange was complete';
 
