@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs the built package, installs the tarball into throwaway Nest apps (Nest 11
 # CommonJS and Nest 12 ESM), boots each with TracingModule.forRoot() and a @Traced
-# provider, makes one HTTP request and checks the spans that were exported.
+# provider, makes one HTTP request and one TCP microservice call, and checks the spans
+# that were exported.
 set -euo pipefail
 cd "$(dirname "$0")"
 root="$(cd ../.. && pwd)"

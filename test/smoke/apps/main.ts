@@ -4,8 +4,16 @@ import 'reflect-metadata';
 import { createRequire } from 'node:module';
 import { Controller, Get, Injectable, Module, Query } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import {
+  ClientProxyFactory,
+  MessagePattern,
+  Payload,
+  Transport,
+  type MicroserviceOptions,
+} from '@nestjs/microservices';
 import { SpanKind } from '@opentelemetry/api';
-import { Traced, TracingModule } from 'nestjs-tracing';
+import { Traced, TracingModule, TracingService } from 'nestjs-tracing';
+import { firstValueFrom } from 'rxjs';
 import { setupTestTracing } from 'nestjs-tracing/testing';
 
 const tracing = setupTestTracing();
@@ -30,8 +38,44 @@ class GreetingController {
   }
 }
 
+@Controller()
+class EchoController {
+  constructor(private readonly greetings: GreetingService) {}
+
+  @MessagePattern('greet')
+  greet(@Payload() name: string): Promise<string> {
+    return this.greetings.greet(name);
+  }
+}
+
 @Module({ imports: [TracingModule.forRoot()], controllers: [GreetingController], providers: [GreetingService] })
 class AppModule {}
+
+@Module({ imports: [TracingModule.forRoot()], controllers: [EchoController], providers: [GreetingService] })
+class EchoModule {}
+
+/** A TCP microservice and a client: the CLIENT span parents the SERVER span, across the envelope. */
+async function checkMicroservice(): Promise<void> {
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const service = await NestFactory.createMicroservice<MicroserviceOptions>(EchoModule, {
+    transport: Transport.TCP,
+    options: { host: '127.0.0.1', port },
+    logger: false,
+  });
+  await service.listen();
+  const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+  const reply = await service
+    .get(TracingService)
+    .startActiveSpan('caller', () => firstValueFrom(client.send<string>('greet', 'tcp')));
+  client.close();
+  await service.close();
+  if (reply !== 'hello tcp') {
+    throw new Error(`unexpected reply ${reply}`);
+  }
+  const sent = tracing.expectSpan('send greet', { kind: SpanKind.CLIENT, parent: 'caller' });
+  const processed = tracing.expectSpan('process greet', { kind: SpanKind.SERVER, parent: sent });
+  tracing.expectSpan('GreetingService.greet', { parent: processed });
+}
 
 async function main(): Promise<void> {
   const nestVersion = (createRequire(process.cwd() + '/')('@nestjs/core/package.json') as { version: string }).version;
@@ -52,6 +96,10 @@ async function main(): Promise<void> {
   const handler = tracing.expectSpan('GreetingController.greet', { kind: SpanKind.INTERNAL, parent: server });
   tracing.expectSpan('GreetingService.greet', { parent: handler });
   console.log(`smoke ok: Nest ${nestVersion}, ${tracing.getFinishedSpans().length} spans exported`);
+  console.log(tracing.renderTree());
+  tracing.reset();
+  await checkMicroservice();
+  console.log(`smoke ok: Nest ${nestVersion} TCP microservice`);
   console.log(tracing.renderTree());
   await tracing.shutdown();
 }
