@@ -4,7 +4,7 @@ import {
   ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
   ATTR_MESSAGING_KAFKA_OFFSET,
 } from './semconv';
-import { asRecord, callString, recordHeaders, type TransportCarrier } from './transport-carrier';
+import { asRecord, callContext, callString, recordHeaders, type TransportCarrier } from './transport-carrier';
 
 interface KafkaMessage {
   key?: unknown;
@@ -13,7 +13,7 @@ interface KafkaMessage {
 }
 
 function messageOf(context: unknown): KafkaMessage | undefined {
-  return (context as { getMessage?: () => KafkaMessage | undefined }).getMessage?.();
+  return callContext(context, 'getMessage') as KafkaMessage | undefined;
 }
 
 /** Kafka carries the context in the record headers (`{ key, value, headers }` / `KafkaContext.getMessage().headers`). */
@@ -25,7 +25,7 @@ export const KAFKA_CARRIER: TransportCarrier = {
   incoming: (context) => recordHeaders(messageOf(context)?.headers),
   serverAttributes(context, attributes: Attributes) {
     const message = messageOf(context);
-    const partition = (context as { getPartition?: () => unknown }).getPartition?.();
+    const partition = callContext(context, 'getPartition');
     if (typeof partition === 'number') {
       attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(partition);
     }

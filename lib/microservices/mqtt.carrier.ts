@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { nestMicroservices } from './nest-microservices';
 import { envelopeHeaders, parseEnvelope, withEnvelopeMetadata } from './packet-envelope';
-import { asRecord, callString, recordHeaders, type TransportCarrier } from './transport-carrier';
+import { asRecord, callContext, callString, recordHeaders, type TransportCarrier } from './transport-carrier';
 
 interface MqttPacket {
   payload?: unknown;
@@ -19,7 +19,7 @@ export const MQTT_CARRIER: TransportCarrier = {
   clientClass: 'ClientMqtt',
   pattern: (context) => callString(context, 'getTopic') ?? '',
   incoming(context) {
-    const packet = (context as { getPacket?: () => MqttPacket | undefined }).getPacket?.();
+    const packet = callContext(context, 'getPacket') as MqttPacket | undefined;
     const userProperties = asRecord(packet?.properties?.userProperties);
     if (userProperties !== undefined) {
       return recordHeaders(userProperties);

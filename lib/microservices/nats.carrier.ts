@@ -1,7 +1,7 @@
 import type { Attributes, TextMapGetter } from '@opentelemetry/api';
 import type { MsgHdrs } from 'nats';
 import { transportPackage } from './nest-microservices';
-import { asRecord, callString, type TransportCarrier } from './transport-carrier';
+import { asRecord, callContext, callString, type TransportCarrier } from './transport-carrier';
 
 type NatsPackage = { headers: () => MsgHdrs };
 
@@ -18,7 +18,7 @@ export const NATS_CARRIER: TransportCarrier = {
   clientClass: 'ClientNats',
   pattern: (context) => callString(context, 'getSubject') ?? '',
   incoming(context) {
-    const headers = (context as { getHeaders?: () => unknown }).getHeaders?.();
+    const headers = callContext(context, 'getHeaders');
     return isMsgHdrs(headers) ? { carrier: headers, getter: NATS_HEADERS_GETTER } : undefined;
   },
   serverAttributes(_context: unknown, _attributes: Attributes): void {},

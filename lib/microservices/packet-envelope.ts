@@ -1,6 +1,7 @@
 import { context as contextApi } from '@opentelemetry/api';
 import {
   asRecord,
+  callContext,
   ENVELOPE_METADATA,
   recordHeaders,
   type IncomingHeaders,
@@ -27,7 +28,7 @@ export function withEnvelopeMetadata<T>(serialized: T, headers: TraceHeaders): T
  * (`getMetadata()`), else from what the server's wrapped message handler found.
  */
 export function envelopeHeaders(rpcContext: unknown): IncomingHeaders | undefined {
-  const fromContext = (rpcContext as { getMetadata?: () => unknown } | undefined)?.getMetadata?.();
+  const fromContext = callContext(rpcContext, 'getMetadata');
   return recordHeaders(fromContext ?? contextApi.active().getValue(ENVELOPE_METADATA));
 }
 

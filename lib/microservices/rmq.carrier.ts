@@ -1,5 +1,5 @@
 import { ATTR_MESSAGING_DESTINATION_NAME, ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY } from './semconv';
-import { asRecord, callString, recordHeaders, type TransportCarrier } from './transport-carrier';
+import { asRecord, callContext, callString, recordHeaders, type TransportCarrier } from './transport-carrier';
 
 interface AmqpMessage {
   fields?: { routingKey?: unknown; exchange?: unknown };
@@ -7,7 +7,7 @@ interface AmqpMessage {
 }
 
 function messageOf(context: unknown): AmqpMessage | undefined {
-  return (context as { getMessage?: () => AmqpMessage | undefined }).getMessage?.();
+  return callContext(context, 'getMessage') as AmqpMessage | undefined;
 }
 
 /** RabbitMQ carries the context in the AMQP message headers (`RmqRecordBuilder.setOptions({ headers })`). */

@@ -69,7 +69,7 @@ export const OUTGOING_HEADERS = createContextKey('nestjs-tracing outgoing header
 export const ENVELOPE_METADATA = createContextKey('nestjs-tracing envelope metadata');
 
 /** Reads a plain record of strings (or arrays of strings) as a propagation carrier. */
-export const RECORD_GETTER: TextMapGetter<Record<string, unknown>> = {
+const RECORD_GETTER: TextMapGetter<Record<string, unknown>> = {
   keys: (carrier) => Object.keys(carrier),
   get: (carrier, key) => {
     const value = carrier[key];
@@ -105,12 +105,14 @@ export function patternString(pattern: unknown): string {
   }
 }
 
-/** Calls `getPattern`-like methods of an RPC context safely. */
-export function callString(target: unknown, method: string): string | undefined {
+/** Calls a getter method of an RPC context (`getMessage`, `getHeaders`, …), or `undefined` when it has none. */
+export function callContext(target: unknown, method: string): unknown {
   const fn = (target as Record<string, unknown> | null | undefined)?.[method];
-  if (typeof fn !== 'function') {
-    return undefined;
-  }
-  const value: unknown = (fn as () => unknown).call(target);
+  return typeof fn === 'function' ? (fn as () => unknown).call(target) : undefined;
+}
+
+/** Calls a `getPattern`-like method of an RPC context; `undefined` unless it answers a string. */
+export function callString(target: unknown, method: string): string | undefined {
+  const value = callContext(target, method);
   return typeof value === 'string' ? value : undefined;
 }
