@@ -5,7 +5,6 @@ export { type HttpIgnoreRule, type HttpRequest, type HttpTracingOptions } from '
 export { traceLogFields, TracingLogger, type TraceLogFields, type TracingLoggerOptions } from './logging';
 export { type MessageInfo, type MicroservicesTracingOptions } from './microservices';
 export { TracingError } from './tracing.error';
-export { TracingInterceptor } from './tracing.interceptor';
 export { TracingModule } from './tracing.module';
 export { DEFAULT_TRACING_OPTIONS, type TracingModuleOptions } from './tracing.options';
 export { TracingService } from './tracing.service';

@@ -20,7 +20,13 @@ export const TracingMessages = {
   noRequestHook: () =>
     'Cannot start HTTP spans before middleware and guards because the HTTP adapter has no setOnRequestHook() ' +
     '(it needs @nestjs/platform-express or @nestjs/platform-fastify >= 11.1.4). ' +
-    'Spans start in TracingInterceptor instead; make sure to upgrade the adapter to cover the whole request.',
+    'Spans start when a request reaches its route instead; make sure to upgrade the adapter to cover the whole request.',
+  routerNotFound: () =>
+    'Cannot name HTTP spans after their route because this @nestjs/core has no RouterExecutionContext or ' +
+    'ExceptionsHandler module. Requests are still traced; make sure @nestjs/core is 11.1.4 or later.',
+  rpcContextNotFound: () =>
+    'Cannot tie microservice spans to their handler because this @nestjs/microservices has no RpcContextCreator or ' +
+    'RpcExceptionsHandler module. Messages are still traced; make sure @nestjs/microservices is 11.1.4 or later.',
   requestTracingFailed: () =>
     'Cannot trace an HTTP request because starting its span threw (in the propagator, the sampler or a span ' +
     'processor). The request goes on untraced; make sure the OpenTelemetry components the app registers do not throw.',

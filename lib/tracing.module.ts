@@ -1,7 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_INTERCEPTOR, MetadataScanner } from '@nestjs/core';
 import { tracingState } from './core';
-import { TracingExplorer } from './explorer';
+import { HandlerSpanInterceptor, TracingExplorer } from './explorer';
 import { HttpServerTracer } from './http';
 import { MicroserviceClientTracer, MicroserviceServerTracer } from './microservices';
 import { TRACING_OPTIONS } from './tracing.constants';
@@ -12,7 +12,6 @@ import {
   TRACING_MODULE_OPTIONS,
 } from './tracing.module-definition';
 import { resolveTracingOptions, type ResolvedTracingOptions } from './tracing.options';
-import { PASS_THROUGH_INTERCEPTOR, TracingInterceptor } from './tracing.interceptor';
 import { TracingService } from './tracing.service';
 
 /**
@@ -35,17 +34,17 @@ import { TracingService } from './tracing.service';
     MicroserviceClientTracer,
     MetadataScanner,
     TracingExplorer,
-    TracingInterceptor,
+    HandlerSpanInterceptor,
     {
+      // Only for handler spans: any global interceptor costs every request an rxjs
+      // pipeline, so none is registered otherwise (Nest skips a factory's `null`).
       provide: APP_INTERCEPTOR,
-      inject: [TRACING_OPTIONS, TracingInterceptor],
-      useFactory: (options: ResolvedTracingOptions, interceptor: TracingInterceptor) =>
-        options.http.enabled || options.microservices.enabled || options.autoInstrument.handlers
-          ? interceptor
-          : PASS_THROUGH_INTERCEPTOR,
+      inject: [TRACING_OPTIONS, HandlerSpanInterceptor],
+      useFactory: (options: ResolvedTracingOptions, interceptor: HandlerSpanInterceptor) =>
+        options.autoInstrument.handlers ? interceptor : null,
     },
   ],
-  exports: [TracingService, HttpServerTracer, TracingInterceptor],
+  exports: [TracingService, HttpServerTracer],
 })
 export class TracingModule extends ConfigurableTracingModule implements OnApplicationShutdown {
   /** Configures the module with options known up front. */

@@ -9,3 +9,5 @@ export { rulesMatcher } from './rules-matcher';
 export { runInSpan } from './run-in-span';
 export { getTracer } from './tracer';
 export { tracingState } from './tracing-state';
+export { wrapMethod } from './wrap-method';
+export { requireOptional } from './require-optional';

@@ -10,15 +10,23 @@ import {
   type Link,
   type Span,
 } from '@opentelemetry/api';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { IncomingMessage } from 'node:http';
 import { getTracer, reportOnce, runHook, suppressTracing, tracingState } from '../core';
 import { TRACING_OPTIONS } from '../tracing.constants';
 import { TracingMessages } from '../tracing.messages';
 import type { ResolvedTracingOptions } from '../tracing.options';
 import type { HttpRequest, ResolvedHttpTracingOptions } from './http-tracing.options';
 import { requestAttributes, requestTarget } from './request-attributes';
-import { endRequestTrace, REQUEST_TRACE, RequestTrace, type RawResponse, type TraceCarrier } from './request-trace';
+import {
+  endRequestTrace,
+  rawRequest,
+  rawResponse,
+  REQUEST_TRACE,
+  RequestTrace,
+  type RawResponse,
+  type TraceCarrier,
+} from './request-trace';
+import { instrumentRouter, traceRoutes } from './route-tracing';
 
 /** Nest's request hook: `(req, res, done)`, called before any middleware. */
 type RequestHook = ((request: object, response: object, done: () => void) => unknown) & {
@@ -48,6 +56,9 @@ export class HttpServerTracer implements OnModuleInit {
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.options = options.http;
+    if (this.options.enabled) {
+      instrumentRouter();
+    }
   }
 
   /**
@@ -60,6 +71,7 @@ export class HttpServerTracer implements OnModuleInit {
     if (!this.options.enabled || adapter === undefined || adapter === null) {
       return;
     }
+    traceRoutes(adapter, (request, response) => this.traceOf(request, response));
     if (typeof adapter.setOnRequestHook !== 'function') {
       this.logger.warn(TracingMessages.noRequestHook());
       return;
@@ -203,23 +215,6 @@ export class HttpServerTracer implements OnModuleInit {
     const trust = this.options.trustIncomingContext;
     return typeof trust === 'boolean' ? trust : runHook('http.trustIncomingContext', () => trust(request)) === true;
   }
-}
-
-/** Node's request under an adapter's request: Express extends it, Fastify wraps it. */
-function rawRequest(adapterRequest: object): HttpRequest | undefined {
-  if (adapterRequest instanceof IncomingMessage || adapterRequest instanceof Http2ServerRequest) {
-    return adapterRequest;
-  }
-  const raw = (adapterRequest as { raw?: unknown }).raw;
-  return raw instanceof IncomingMessage || raw instanceof Http2ServerRequest ? raw : undefined;
-}
-
-function rawResponse(adapterResponse: object): RawResponse | undefined {
-  if (adapterResponse instanceof ServerResponse || adapterResponse instanceof Http2ServerResponse) {
-    return adapterResponse;
-  }
-  const raw = (adapterResponse as { raw?: unknown }).raw;
-  return raw instanceof ServerResponse || raw instanceof Http2ServerResponse ? raw : undefined;
 }
 
 /** A link to the context the caller sent, for a request that does not join it. */

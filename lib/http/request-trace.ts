@@ -1,7 +1,7 @@
 import { SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
-import type { ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { messageOf, NestAttributes, recordException, runHook } from '../core';
 import type { HttpRequest, ResolvedHttpTracingOptions } from './http-tracing.options';
@@ -86,9 +86,14 @@ export class RequestTrace {
     return true;
   }
 
-  /** Records the first exception that reaches the request's handler. */
+  /**
+   * Records the first exception Nest handles for the request once it reached its
+   * route (a guard's, an interceptor's, a pipe's or the handler's). One thrown before
+   * (a middleware's, the not-found handler's, a body parser's) is left to the status
+   * code: most are client errors, and an unknown route is no exception.
+   */
   recordError(error: unknown): void {
-    if (this.failed) {
+    if (this.failed || !this.handled) {
       return;
     }
     this.failed = true;
@@ -208,4 +213,21 @@ function endOpenTraces(this: Connection): void {
       requestTrace.end();
     }
   }
+}
+
+/** Node's request under an adapter's request: Express extends it, Fastify wraps it. */
+export function rawRequest(adapterRequest: object): HttpRequest | undefined {
+  if (adapterRequest instanceof IncomingMessage || adapterRequest instanceof Http2ServerRequest) {
+    return adapterRequest;
+  }
+  const raw = (adapterRequest as { raw?: unknown }).raw;
+  return raw instanceof IncomingMessage || raw instanceof Http2ServerRequest ? raw : undefined;
+}
+
+export function rawResponse(adapterResponse: object): RawResponse | undefined {
+  if (adapterResponse instanceof ServerResponse || adapterResponse instanceof Http2ServerResponse) {
+    return adapterResponse;
+  }
+  const raw = (adapterResponse as { raw?: unknown }).raw;
+  return raw instanceof ServerResponse || raw instanceof Http2ServerResponse ? raw : undefined;
 }

@@ -15,7 +15,7 @@ import {
   RPC_SYSTEM_NAME_VALUE_GRPC,
 } from '@opentelemetry/semantic-conventions';
 import { defer, tap, type Observable } from 'rxjs';
-import { getTracer, NestAttributes, recordError, runHook, runInSpan, tracingState } from '../core';
+import { getTracer, NestAttributes, recordError, runHook, runInSpan, tracingState, wrapMethod } from '../core';
 import { TRACING_OPTIONS } from '../tracing.constants';
 import type { ResolvedTracingOptions } from '../tracing.options';
 import { PACKET_CARRIERS } from './carriers';
@@ -48,8 +48,6 @@ interface WritePacket {
 type Publish = (this: object, packet: OutgoingPacket, callback: (packet: WritePacket) => unknown) => unknown;
 type DispatchEvent = (this: object, packet: OutgoingPacket) => unknown;
 type CreateServiceMethod = (this: object, grpcClient: object, methodName: string) => (...args: unknown[]) => unknown;
-
-const WRAPPED = Symbol('nestjs-tracing.wrapped');
 
 /**
  * The options of the apps whose clients are traced: clients are patched once per
@@ -112,20 +110,6 @@ export class MicroserviceClientTracer implements OnApplicationShutdown {
       activeOptions.splice(index, 1);
     }
   }
-}
-
-function wrapMethod<T extends (...args: never[]) => unknown>(
-  prototype: Record<string, unknown>,
-  name: string,
-  wrap: (original: T) => T,
-): void {
-  const original = prototype[name] as (T & { [WRAPPED]?: true }) | undefined;
-  if (typeof original !== 'function' || original[WRAPPED] === true) {
-    return;
-  }
-  const wrapped = wrap(original) as T & { [WRAPPED]?: true };
-  wrapped[WRAPPED] = true;
-  Object.defineProperty(prototype, name, { value: wrapped, writable: true, configurable: true });
 }
 
 /** A started client span, the packet to dispatch and the context to dispatch it in. */

@@ -18,8 +18,11 @@ import { TracingMessages } from '../tracing.messages';
 import type { ResolvedTracingOptions } from '../tracing.options';
 import { carrierOfServer } from './carriers';
 import { GRPC_CARRIER } from './grpc.carrier';
+import { instrumentRpcHandlers } from './handler-tracing';
+import { KAFKA_CARRIER } from './kafka.carrier';
 import { MESSAGE_TRACE, MessageTrace, messageTraceIn } from './message-trace';
 import type { MessageInfo, ResolvedMicroservicesTracingOptions } from './microservices-tracing.options';
+import { nestMicroservices } from './nest-microservices';
 import {
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_OPERATION_NAME,
@@ -91,6 +94,9 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
     @Optional() private readonly modules?: ModulesContainer,
   ) {
     this.options = options.microservices;
+    if (this.options.enabled && nestMicroservices() !== undefined) {
+      instrumentRpcHandlers();
+    }
   }
 
   onModuleInit(): void {
@@ -224,7 +230,9 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
     );
     // gRPC ends with the call's request object, not the context it started with.
     const key = rpc ? (rpcContext as { request?: unknown }).request : rpcContext;
-    const endsAtHook = typeof key === 'object' && key !== null;
+    // Nest 11's Kafka server calls the end hook of an event only when its handler
+    // returns an Observable; its `done()` settles once the event is handled.
+    const endsAtHook = typeof key === 'object' && key !== null && !(isEvent && carrier === KAFKA_CARRIER);
     const messageTrace = new MessageTrace(span, kind, endsAtHook);
     if (messageHook !== undefined && span.isRecording()) {
       runHook('microservices.messageHook', () => messageHook(span, message));

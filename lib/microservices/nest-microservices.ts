@@ -1,4 +1,5 @@
 import type * as Microservices from '@nestjs/microservices';
+import { requireOptional } from '../core';
 
 let loaded: typeof Microservices | null | undefined;
 
@@ -8,22 +9,12 @@ let loaded: typeof Microservices | null | undefined;
  */
 export function nestMicroservices(): typeof Microservices | undefined {
   if (loaded === undefined) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      loaded = require('@nestjs/microservices') as typeof Microservices;
-    } catch {
-      loaded = null;
-    }
+    loaded = requireOptional<typeof Microservices>('@nestjs/microservices') ?? null;
   }
   return loaded ?? undefined;
 }
 
 /** A transport's client library (`nats`, `@grpc/grpc-js`), when the app has it. */
 export function transportPackage<T>(name: 'nats' | '@grpc/grpc-js'): T | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(name) as T;
-  } catch {
-    return undefined;
-  }
+  return requireOptional<T>(name);
 }

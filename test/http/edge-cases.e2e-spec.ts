@@ -1,10 +1,10 @@
-import { Controller, Get, Module, UseInterceptors, VersioningType, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Module, VersioningType, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { propagation, SpanKind, SpanStatusCode, type TextMapPropagator } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { TracingInterceptor, TracingModule, type TracingModuleOptions } from 'nestjs-tracing';
+import { TracingModule, type TracingModuleOptions } from 'nestjs-tracing';
 import { setupTestTracing } from 'nestjs-tracing/testing';
 import { connect as connectHttp2 } from 'node:http2';
 import { ADAPTERS, type AdapterName } from './http-apps';
@@ -13,7 +13,6 @@ const tracing = setupTestTracing();
 afterAll(() => tracing.shutdown());
 
 @Controller('things')
-@UseInterceptors(TracingInterceptor)
 class ThingsController {
   @Get(':id')
   get() {
@@ -78,7 +77,7 @@ describe.each(ADAPTERS)('HTTP edge cases on %s', (adapter) => {
     expect(tracing.getFinishedSpans()).toHaveLength(0);
   });
 
-  it('makes no span through @UseInterceptors(TracingInterceptor) when http.enabled is false', async () => {
+  it('makes no span when http.enabled is false', async () => {
     const started = await start(adapter, { http: { enabled: false } });
     app = started.app;
     const response = await fetch(`${started.url}/things/1`);

@@ -110,14 +110,15 @@ describe.each(ADAPTERS)('HTTP server spans on %s', (adapter) => {
     expect(span.attributes['url.query']).toBe('token=REDACTED&page=2&X-Amz-Signature=REDACTED&access_token=REDACTED');
   });
 
-  it('gives a request a guard rejects its span, 403 without ERROR', async () => {
+  it('gives a request a guard rejects its span, 403 without ERROR, with the exception', async () => {
     const response = await get('/users/42', { 'x-deny': '1' });
     expect(response.status).toBe(403);
-    await serverSpan();
+    const span = await serverSpan();
     tracing.expectSpan('GET /api/users/:id', {
       status: SpanStatusCode.UNSET,
-      attributes: { 'http.response.status_code': 403, 'error.type': '403' },
+      attributes: { 'http.response.status_code': 403, 'error.type': 'ForbiddenException' },
     });
+    expect(span.events.filter((event) => event.name === 'exception')).toHaveLength(1);
   });
 
   it('gives a request a pipe rejects its span, 400 without ERROR', async () => {
