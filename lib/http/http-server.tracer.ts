@@ -21,16 +21,19 @@ import {
   endRequestTrace,
   rawRequest,
   rawResponse,
-  REQUEST_TRACE,
   RequestTrace,
+  requestTraceOf,
+  setRequestTrace,
   type RawResponse,
-  type TraceCarrier,
 } from './request-trace';
 import { instrumentRouter, traceRoutes } from './route-tracing';
 
+/** Marks this package's request hook, so that it is chained once. */
+const TRACING_HOOK = Symbol('nestjs-tracing.request-hook');
+
 /** Nest's request hook: `(req, res, done)`, called before any middleware. */
 type RequestHook = ((request: object, response: object, done: () => void) => unknown) & {
-  [REQUEST_TRACE]?: true;
+  [TRACING_HOOK]?: true;
 };
 
 /** The hook slot of Nest's Express and Fastify adapters (Nest >= 11.1.4). */
@@ -77,7 +80,7 @@ export class HttpServerTracer implements OnModuleInit {
       return;
     }
     const previous = adapter.onRequestHook;
-    if (previous?.[REQUEST_TRACE] === true) {
+    if (previous?.[TRACING_HOOK] === true) {
       return;
     }
     const hook: RequestHook = (request, response, done) => {
@@ -85,7 +88,7 @@ export class HttpServerTracer implements OnModuleInit {
       const requestContext = tracingState.enabled ? this.start(request, response) : undefined;
       return requestContext === undefined ? next() : contextApi.with(requestContext, next);
     };
-    hook[REQUEST_TRACE] = true;
+    hook[TRACING_HOOK] = true;
     adapter.setOnRequestHook(hook);
   }
 
@@ -98,12 +101,12 @@ export class HttpServerTracer implements OnModuleInit {
     if (request === undefined || !this.options.enabled) {
       return undefined;
     }
-    const found = (request as TraceCarrier)[REQUEST_TRACE];
+    const found = requestTraceOf(request);
     if (found !== undefined) {
       return found ?? undefined;
     }
     this.start(adapterRequest, adapterResponse);
-    return (request as TraceCarrier)[REQUEST_TRACE] ?? undefined;
+    return requestTraceOf(request) ?? undefined;
   }
 
   /**
@@ -120,7 +123,7 @@ export class HttpServerTracer implements OnModuleInit {
       return this.startTrace(adapterRequest, request, response);
     } catch (error) {
       reportOnce('http.start', TracingMessages.requestTracingFailed(), error);
-      (request as TraceCarrier)[REQUEST_TRACE] = null;
+      setRequestTrace(request, null);
       return undefined;
     }
   }
@@ -130,7 +133,7 @@ export class HttpServerTracer implements OnModuleInit {
     const target = requestTarget(request);
     const ignore = options.ignore;
     if (ignore !== undefined && runHook('http.ignore', () => ignore(target.path, request)) === true) {
-      (request as TraceCarrier)[REQUEST_TRACE] = null;
+      setRequestTrace(request, null);
       return suppressTracing(contextApi.active());
     }
     const active = contextApi.active();
@@ -169,8 +172,8 @@ export class HttpServerTracer implements OnModuleInit {
       response,
       options,
     );
-    (request as TraceCarrier)[REQUEST_TRACE] = requestTrace;
-    (response as TraceCarrier)[REQUEST_TRACE] = requestTrace;
+    setRequestTrace(request, requestTrace);
+    setRequestTrace(response, requestTrace);
     // First in line, so an adopted span gets its name and attributes before
     // `instrumentation-http`'s own `close` listener ends it.
     response.prependOnceListener('close', endRequestTrace);

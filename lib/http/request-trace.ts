@@ -6,11 +6,22 @@ import type { Socket } from 'node:net';
 import { messageOf, NestAttributes, recordException, runHook } from '../core';
 import type { HttpRequest, ResolvedHttpTracingOptions } from './http-tracing.options';
 
-/** The property of a raw request and response that holds its `RequestTrace` (`null`: left untraced). */
-export const REQUEST_TRACE = Symbol('nestjs-tracing.request-trace');
+/**
+ * The `RequestTrace` of each raw request and response (`null`: left untraced). A
+ * WeakMap rather than a property: a new property on Node's request and response
+ * objects, whose shapes vary with the adapter, costs V8 a slow store per request.
+ */
+const requestTraces = new WeakMap<object, RequestTrace | null>();
 
-/** A raw request or response that may carry a `RequestTrace`. */
-export type TraceCarrier = { [REQUEST_TRACE]?: RequestTrace | null };
+/** The trace of a raw request or response: `undefined` when none was started, `null` when left untraced. */
+export function requestTraceOf(raw: object): RequestTrace | null | undefined {
+  return requestTraces.get(raw);
+}
+
+/** Ties a trace (or `null`: left untraced) to a raw request or response. */
+export function setRequestTrace(raw: object, requestTrace: RequestTrace | null): void {
+  requestTraces.set(raw, requestTrace);
+}
 
 /** Node's response under an adapter's response, HTTP/1.1 or HTTP/2. */
 export type RawResponse = ServerResponse | Http2ServerResponse;
@@ -202,7 +213,7 @@ function matchedRoute(adapterRequest: object): string | undefined {
 
 /** The `close` listener of a traced response. */
 export function endRequestTrace(this: RawResponse): void {
-  (this as TraceCarrier)[REQUEST_TRACE]?.end();
+  requestTraces.get(this)?.end();
 }
 
 /** The `close` listener of an HTTP/1.1 connection with traced requests. */

@@ -1,7 +1,7 @@
 import { context as contextApi } from '@opentelemetry/api';
 import { reportOnce, requireOptional, tracingState, wrapMethod } from '../core';
 import { TracingMessages } from '../tracing.messages';
-import { rawRequest, REQUEST_TRACE, type RequestTrace, type TraceCarrier } from './request-trace';
+import { rawRequest, requestTraceOf, type RequestTrace } from './request-trace';
 
 /** The function Nest makes for one route: guards, interceptors, pipes, the handler and the answer. */
 type Route = (this: unknown, request: object, response: object, next: unknown) => Promise<unknown>;
@@ -80,7 +80,9 @@ function tracedExceptionsHandlerNext(next: ExceptionsHandlerNext): ExceptionsHan
   return function (this: unknown, exception, host) {
     const request = typeof host?.getArgByIndex === 'function' ? host.getArgByIndex(0) : undefined;
     const raw = typeof request === 'object' && request !== null ? rawRequest(request) : undefined;
-    (raw as TraceCarrier | undefined)?.[REQUEST_TRACE]?.recordError(exception);
+    if (raw !== undefined) {
+      requestTraceOf(raw)?.recordError(exception);
+    }
     return next.call(this, exception, host);
   };
 }
