@@ -18,7 +18,6 @@ import type { ResolvedTracingOptions } from '../tracing.options';
 import type { HttpRequest, ResolvedHttpTracingOptions } from './http-tracing.options';
 import { requestAttributes, requestTarget } from './request-attributes';
 import {
-  endRequestTrace,
   rawRequest,
   rawResponse,
   RequestTrace,
@@ -173,10 +172,9 @@ export class HttpServerTracer implements OnModuleInit {
       options,
     );
     setRequestTrace(request, requestTrace);
-    setRequestTrace(response, requestTrace);
     // First in line, so an adopted span gets its name and attributes before
     // `instrumentation-http`'s own `close` listener ends it.
-    response.prependOnceListener('close', endRequestTrace);
+    response.prependListener('close', requestTrace.onResponseClose);
     if (request instanceof IncomingMessage) {
       requestTrace.watchConnection(request.socket);
     }

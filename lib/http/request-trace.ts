@@ -7,20 +7,20 @@ import { messageOf, NestAttributes, recordException, runHook } from '../core';
 import type { HttpRequest, ResolvedHttpTracingOptions } from './http-tracing.options';
 
 /**
- * The `RequestTrace` of each raw request and response (`null`: left untraced). A
- * WeakMap rather than a property: a new property on Node's request and response
- * objects, whose shapes vary with the adapter, costs V8 a slow store per request.
+ * The `RequestTrace` of each raw request (`null`: left untraced). A WeakMap rather
+ * than a property: Express swaps the prototype of Node's request, so a new property
+ * on it costs V8 a new hidden class per request.
  */
 const requestTraces = new WeakMap<object, RequestTrace | null>();
 
-/** The trace of a raw request or response: `undefined` when none was started, `null` when left untraced. */
-export function requestTraceOf(raw: object): RequestTrace | null | undefined {
-  return requestTraces.get(raw);
+/** The trace of a raw request: `undefined` when none was started, `null` when left untraced. */
+export function requestTraceOf(request: object): RequestTrace | null | undefined {
+  return requestTraces.get(request);
 }
 
-/** Ties a trace (or `null`: left untraced) to a raw request or response. */
-export function setRequestTrace(raw: object, requestTrace: RequestTrace | null): void {
-  requestTraces.set(raw, requestTrace);
+/** Ties a trace (or `null`: left untraced) to a raw request. */
+export function setRequestTrace(request: object, requestTrace: RequestTrace | null): void {
+  requestTraces.set(request, requestTrace);
 }
 
 /** Node's response under an adapter's response, HTTP/1.1 or HTTP/2. */
@@ -96,6 +96,9 @@ export class RequestTrace {
     }
     return true;
   }
+
+  /** The `close` listener of the request's response: ends the trace (`close` is emitted once). */
+  readonly onResponseClose = (): void => this.end();
 
   /**
    * Records the first exception Nest handles for the request once it reached its
@@ -209,11 +212,6 @@ function matchedRoute(adapterRequest: object): string | undefined {
     return undefined;
   }
   return typeof baseUrl === 'string' ? baseUrl + route.path : route.path;
-}
-
-/** The `close` listener of a traced response. */
-export function endRequestTrace(this: RawResponse): void {
-  requestTraces.get(this)?.end();
 }
 
 /** The `close` listener of an HTTP/1.1 connection with traced requests. */

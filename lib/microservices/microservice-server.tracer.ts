@@ -45,9 +45,11 @@ interface HookableServer {
   setOnProcessingEndHook?: (hook: EndHook) => void;
   getHandlerByPattern?: (pattern: string) => { isEventHandler?: boolean } | null;
   [INSTRUMENTED]?: true;
+  [EVENT_PATTERNS]?: Map<string, boolean>;
 }
 
 const INSTRUMENTED = Symbol('nestjs-tracing.instrumented');
+const EVENT_PATTERNS = Symbol('nestjs-tracing.event-patterns');
 
 type Send = (this: unknown, stream: unknown, respond: unknown) => unknown;
 
@@ -74,6 +76,31 @@ function followRepliesOf(server: HookableServer): void {
     );
     return original.call(this, followed, respond);
   };
+}
+
+/** How many patterns a server remembers the kind of: incoming patterns are the sender's to choose. */
+const MAX_KNOWN_PATTERNS = 1000;
+
+/**
+ * Whether a pattern is an `@EventPattern`'s. Remembered per server once its handler
+ * is known: Nest's lookup parses the pattern as JSON (and catches the throw) on
+ * every call.
+ */
+function isEventPattern(server: HookableServer, pattern: string): boolean {
+  const known = (server[EVENT_PATTERNS] ??= new Map());
+  const isEvent = known.get(pattern);
+  if (isEvent !== undefined) {
+    return isEvent;
+  }
+  const handler = server.getHandlerByPattern?.(pattern);
+  // A pattern with no handler (yet) is not remembered.
+  if (handler === undefined || handler === null) {
+    return false;
+  }
+  if (known.size < MAX_KNOWN_PATTERNS) {
+    known.set(pattern, handler.isEventHandler === true);
+  }
+  return handler.isEventHandler === true;
 }
 
 /**
@@ -200,7 +227,7 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
       return [undefined, suppressTracing(contextApi.active())];
     }
     const rpc = carrier === GRPC_CARRIER;
-    const isEvent = !rpc && server.getHandlerByPattern?.(pattern)?.isEventHandler === true;
+    const isEvent = !rpc && isEventPattern(server, pattern);
     const kind = isEvent ? SpanKind.CONSUMER : SpanKind.SERVER;
     const incoming = carrier.incoming(rpcContext);
     const remote =
