@@ -56,8 +56,7 @@ type Send = (this: unknown, stream: unknown, respond: unknown) => unknown;
 /**
  * Wraps a server's `send(replies$, respond)`, through which every transport but gRPC
  * answers a request, so that a message's span covers all of its replies (a handler
- * may stream several) and records an error the replies end with, even where no
- * interceptor runs (a hybrid app without `inheritAppConfig`).
+ * may stream several) and records an error the replies end with.
  */
 function followRepliesOf(server: HookableServer): void {
   const original = (server as { send?: Send }).send;

@@ -1,5 +1,5 @@
 import { Injectable, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { ApplicationConfig, NestFactory } from '@nestjs/core';
 import { TracingError, TracingModule, TracingService, type TracingModuleOptions } from 'nestjs-tracing';
 import { setupTestTracing } from 'nestjs-tracing/testing';
 import { AppModule } from './app.module';
@@ -48,6 +48,19 @@ describe('TracingModule', () => {
 
   it('traces with forRoot() and no options', async () => {
     expect(await spansFor(TracingModule.forRoot())).toEqual(traced);
+  });
+
+  it('registers no global interceptor unless autoInstrument.handlers is on (any one costs every request an rxjs pipeline)', async () => {
+    const globalInterceptors = () =>
+      app!
+        .get(ApplicationConfig)
+        .getGlobalInterceptors()
+        .filter((interceptor) => interceptor !== null && interceptor !== undefined);
+    await start(TracingModule.forRoot());
+    expect(globalInterceptors()).toEqual([]);
+    await app!.close();
+    await start(TracingModule.forRoot({ autoInstrument: { handlers: true } }));
+    expect(globalInterceptors()).toHaveLength(1);
   });
 
   it('creates no spans with enabled: false, and the app answers the same', async () => {

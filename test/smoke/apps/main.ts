@@ -73,7 +73,11 @@ async function checkMicroservice(): Promise<void> {
     throw new Error(`unexpected reply ${reply}`);
   }
   const sent = tracing.expectSpan('send greet', { kind: SpanKind.CLIENT, parent: 'caller' });
-  const processed = tracing.expectSpan('process greet', { kind: SpanKind.SERVER, parent: sent });
+  const processed = tracing.expectSpan('process greet', {
+    kind: SpanKind.SERVER,
+    parent: sent,
+    attributes: { 'nestjs.controller': 'EchoController', 'nestjs.handler': 'greet' },
+  });
   tracing.expectSpan('GreetingService.greet', { parent: processed });
 }
 
@@ -88,7 +92,11 @@ async function main(): Promise<void> {
   if (response.status !== 200 || body !== 'hello smoke') {
     throw new Error(`unexpected answer ${response.status} ${body}`);
   }
-  tracing.expectSpan('GET /greet', { kind: SpanKind.SERVER, parent: null, attributes: { 'http.route': '/greet' } });
+  tracing.expectSpan('GET /greet', {
+    kind: SpanKind.SERVER,
+    parent: null,
+    attributes: { 'http.route': '/greet', 'nestjs.controller': 'GreetingController', 'nestjs.handler': 'greet' },
+  });
   const { traceId, spanId } = server.spanContext();
   if (response.headers.get('traceresponse') !== `00-${traceId}-${spanId}-01`) {
     throw new Error(`unexpected traceresponse ${String(response.headers.get('traceresponse'))}`);
