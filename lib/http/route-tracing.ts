@@ -70,8 +70,10 @@ function tracedCreateRoute(create: CreateRoute): CreateRoute {
       if (requestTrace === undefined || !requestTrace.enterHandler(controller, handler)) {
         return route.call(this, request, response, next);
       }
-      // The body parser's callbacks ran outside it: bring the rest back into the request's context.
-      return contextApi.with(requestTrace.context, route, this, request, response, next);
+      // A body parser's callbacks run outside the request's context: bring the rest back into it.
+      return contextApi.active() === requestTrace.context
+        ? route.call(this, request, response, next)
+        : contextApi.with(requestTrace.context, route, this, request, response, next);
     };
   };
 }
