@@ -7,7 +7,7 @@ export { suppressTracing } from './suppress-tracing';
 export { BOOLEAN_CHECK, FUNCTION_CHECK, ignoreCheck, TRUST_CHECK, type OptionCheck } from './option-checks';
 export { rulesMatcher } from './rules-matcher';
 export { runInSpan } from './run-in-span';
-export { getTracer } from './tracer';
+export { getTracer, tracerProviderRegistered } from './tracer';
 export { tracingState } from './tracing-state';
 export { wrapMethod } from './wrap-method';
 export { requireOptional } from './require-optional';

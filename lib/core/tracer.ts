@@ -1,4 +1,4 @@
-import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { ProxyTracerProvider, trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { TRACER_NAME, TRACER_VERSION } from '../tracing.constants';
 
 let cachedProvider: TracerProvider | undefined;
@@ -16,4 +16,17 @@ export function getTracer(): Tracer {
     cachedTracer = provider.getTracer(TRACER_NAME, TRACER_VERSION);
   }
   return cachedTracer;
+}
+
+/** What the API's global provider delegates to while no SDK is registered: its no-op provider. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * Whether a tracer provider (an SDK) is registered. Without one every span is a
+ * no-op, so a traced method can call straight through. The global provider is the
+ * API's proxy, whose delegate is set when an SDK registers.
+ */
+export function tracerProviderRegistered(): boolean {
+  const provider = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  return typeof provider.getDelegate !== 'function' || provider.getDelegate() !== NOOP_PROVIDER;
 }

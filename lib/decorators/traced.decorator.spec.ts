@@ -287,3 +287,28 @@ describe('@Traced', () => {
     }).toThrow('Cannot apply @Traced() to Broken.value because it is not a method.');
   });
 });
+
+describe('@Traced with no SDK registered', () => {
+  class Doubler {
+    factor = 2;
+
+    @Traced()
+    double(value: number): number {
+      return value * this.factor;
+    }
+  }
+
+  it('calls the method as it is, and makes spans once an SDK registers', async () => {
+    const doubler = new Doubler();
+    expect(doubler.double(3)).toBe(6);
+    const tracing = setupTestTracing();
+    try {
+      expect(doubler.double(4)).toBe(8);
+      tracing.expectSpan('Doubler.double', { kind: SpanKind.INTERNAL });
+      expect(tracing.getFinishedSpans()).toHaveLength(1);
+    } finally {
+      await tracing.shutdown();
+    }
+    expect(doubler.double(5)).toBe(10);
+  });
+});

@@ -1,6 +1,13 @@
 import { type Attributes, type Span, SpanKind, type SpanOptions } from '@opentelemetry/api';
 import { ATTR_CODE_FUNCTION_NAME } from '@opentelemetry/semantic-conventions';
-import { copyFunctionMetadata, NestAttributes, runHook, runInSpan, tracingState } from '../core';
+import {
+  copyFunctionMetadata,
+  NestAttributes,
+  runHook,
+  runInSpan,
+  tracerProviderRegistered,
+  tracingState,
+} from '../core';
 import { CURRENT_SPAN_PARAMS_METADATA, TRACED_WRAPPER, UNTRACED_METADATA } from '../tracing.constants';
 import { TracingError } from '../tracing.error';
 import { TracingMessages } from '../tracing.messages';
@@ -118,7 +125,8 @@ function wrapMethod(
     number[] | undefined;
 
   const traced = function (this: unknown, ...args: unknown[]): unknown {
-    if (!tracingState.enabled) {
+    // No span to make: a plain call (a `@CurrentSpan()` parameter still gets its no-op span).
+    if (!tracingState.enabled || (spanParameters === undefined && !tracerProviderRegistered())) {
       return original.apply(this, args);
     }
     return runInSpan(name, spanOptions, (span: Span) => {

@@ -1,6 +1,6 @@
 import { context as contextApi, SpanKind, type SpanOptions } from '@opentelemetry/api';
 import { ATTR_CODE_FUNCTION_NAME } from '@opentelemetry/semantic-conventions';
-import { copyFunctionMetadata, NestAttributes, runInSpan, tracingState } from '../core';
+import { copyFunctionMetadata, NestAttributes, runInSpan, tracerProviderRegistered, tracingState } from '../core';
 import { TRACED_WRAPPER } from '../tracing.constants';
 
 /** What a span of automatic instrumentation wraps: `nestjs.type`. */
@@ -54,7 +54,7 @@ export function instrumentMethod(instance: object, methodName: string, type: Ins
   };
   const method = original as (...args: unknown[]) => unknown;
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-    if (!tracingState.enabled || !autoInstrumentState[type]) {
+    if (!tracingState.enabled || !autoInstrumentState[type] || !tracerProviderRegistered()) {
       return method.apply(this, args);
     }
     if (type === 'middleware' && typeof args[2] === 'function') {
