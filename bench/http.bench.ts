@@ -5,9 +5,9 @@
 // seconds, to check the harness).
 import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpuMicrosPer, cpuTicks, freePort, median, peakRssKb, spanCount } from './driver';
 import { VARIANTS, type Variant } from './http-server';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
@@ -15,7 +15,6 @@ const ROUNDS = SMOKE ? 1 : 5;
 const WARMUP_SECONDS = SMOKE ? 0.5 : 3;
 const REQUESTS = SMOKE ? 500 : 40_000;
 const CONNECTIONS = 10;
-const CLOCK_TICKS_PER_SECOND = 100;
 
 interface Measure {
   requestsPerSecond: number;
@@ -105,7 +104,7 @@ async function measure(variant: Variant): Promise<Measure> {
       requestsPerSecond: result.requests.total / seconds,
       p50: result.latency.p50,
       p99: result.latency.p99,
-      cpuMicrosPerRequest: ((cpuTicksUsed / CLOCK_TICKS_PER_SECOND) * 1e6) / result.requests.total,
+      cpuMicrosPerRequest: cpuMicrosPer(cpuTicksUsed, result.requests.total),
       peakRssMb: peakRssKb(server.pid!) / 1024,
       spansPerRequest: spans / result.requests.total,
     };
@@ -121,49 +120,6 @@ function startServer(variant: Variant, port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)));
     child.once('message', (message) => message === 'ready' && resolve(child));
-  });
-}
-
-function spanCount(server: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const listener = (message: unknown) => {
-      if (typeof message === 'object' && message !== null && 'spans' in message) {
-        server.removeListener('message', listener);
-        resolve((message as { spans: number }).spans);
-      }
-    };
-    server.on('message', listener);
-    server.send('count');
-  });
-}
-
-/** User + system CPU time of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15). */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** The peak resident set size of a process, in kB (`VmHWM`). */
-function peakRssKb(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match === null ? 0 : Number(match[1]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
   });
 }
 
