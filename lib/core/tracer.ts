@@ -1,4 +1,4 @@
-import { ProxyTracerProvider, trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { TRACER_NAME, TRACER_VERSION } from '../tracing.constants';
 
 let cachedProvider: TracerProvider | undefined;
@@ -18,15 +18,22 @@ export function getTracer(): Tracer {
   return cachedTracer;
 }
 
-/** What the API's global provider delegates to while no SDK is registered: its no-op provider. */
-const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+/**
+ * Where `@opentelemetry/api` 1.x keeps what is registered globally (`trace`,
+ * `context`, `propagation`, `diag`). The object lives as long as the process;
+ * `trace.disable()` deletes its `trace` entry.
+ */
+const API_REGISTRY = Symbol.for('opentelemetry.js.api.1');
+
+let registry: { trace?: unknown } | undefined;
 
 /**
  * Whether a tracer provider (an SDK) is registered. Without one every span is a
- * no-op, so a traced method can call straight through. The global provider is the
- * API's proxy, whose delegate is set when an SDK registers.
+ * no-op, so a traced method can call straight through. Read from the API's global
+ * registry rather than through `trace.getTracerProvider()`, which costs a traced call
+ * more than the call itself.
  */
 export function tracerProviderRegistered(): boolean {
-  const provider = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
-  return typeof provider.getDelegate !== 'function' || provider.getDelegate() !== NOOP_PROVIDER;
+  registry ??= (globalThis as { [API_REGISTRY]?: { trace?: unknown } })[API_REGISTRY];
+  return registry?.trace !== undefined;
 }

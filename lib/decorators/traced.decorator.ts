@@ -124,14 +124,12 @@ function wrapMethod(
   const spanParameters = Reflect.getOwnMetadata(CURRENT_SPAN_PARAMS_METADATA, target, propertyKey) as
     number[] | undefined;
 
-  const traced = function (this: unknown, ...args: unknown[]): unknown {
-    // No span to make: a plain call (a `@CurrentSpan()` parameter still gets its no-op span).
-    if (!tracingState.enabled || (spanParameters === undefined && !tracerProviderRegistered())) {
-      return original.apply(this, args);
-    }
-    return runInSpan(name, spanOptions, (span: Span) => {
+  // The span's work stays out of `traced`: a closure in it would cost every call a
+  // context allocation, even the plain call made when there is no span to make.
+  const callInSpan = (thisArg: unknown, args: unknown[]): unknown =>
+    runInSpan(name, spanOptions, (span: Span) => {
       if (attributesOf !== undefined && span.isRecording()) {
-        const attributes = runHook('@Traced attributes function', () => attributesOf.apply(this, args));
+        const attributes = runHook('@Traced attributes function', () => attributesOf.apply(thisArg, args));
         if (attributes) {
           span.setAttributes(attributes);
         }
@@ -141,8 +139,14 @@ function wrapMethod(
           args[index] = span;
         }
       }
-      return original.apply(this, args);
+      return original.apply(thisArg, args);
     });
+  const traced = function (this: unknown, ...args: unknown[]): unknown {
+    // No span to make: a plain call (a `@CurrentSpan()` parameter still gets its no-op span).
+    if (!tracingState.enabled || (spanParameters === undefined && !tracerProviderRegistered())) {
+      return original.apply(this, args);
+    }
+    return callInSpan(this, args);
   };
   copyFunctionMetadata(original, traced);
   Object.defineProperty(traced, TRACED_WRAPPER, { value: true });
