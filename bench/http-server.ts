@@ -18,7 +18,9 @@ export const VARIANTS = [
   'untraced-fastify',
   'sdk-only',
   'als-floor',
+  'als-floor-fastify',
   'instrumentation-http',
+  'instrumentation-http-fastify',
   'nestjs-tracing-express',
   'nestjs-tracing-fastify',
   'nestjs-tracing+instrumentation-http',
@@ -31,6 +33,7 @@ export type Variant = (typeof VARIANTS)[number];
 /** The variants whose app has the HTTP instrumentation of OpenTelemetry, enabled here. */
 const WITH_INSTRUMENTATION_HTTP: readonly Variant[] = [
   'instrumentation-http',
+  'instrumentation-http-fastify',
   'nestjs-tracing+instrumentation-http',
   'instrumentation-http+nestjs-core',
   'nestjs-otel',
@@ -99,12 +102,17 @@ async function main(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createApp } = require('./http-app') as typeof import('./http-app');
   const app = await createApp(variant);
+  // The floor for any tracing that propagates context: one context entered per request, no span.
+  const key = createContextKey('bench request');
   if (variant === 'als-floor') {
-    // The floor for any tracing that propagates context: one context entered per request, no span.
-    const key = createContextKey('bench request');
     (app as unknown as { use(fn: (req: unknown, res: unknown, next: () => void) => void): void }).use(
       (req, _res, next) => context.with(ROOT_CONTEXT.setValue(key, req), next),
     );
+  }
+  if (variant === 'als-floor-fastify') {
+    type OnRequest = (req: unknown, reply: unknown, done: () => void) => void;
+    const fastify = app.getHttpAdapter().getInstance() as { addHook(name: 'onRequest', hook: OnRequest): void };
+    fastify.addHook('onRequest', (req, _reply, done) => context.with(ROOT_CONTEXT.setValue(key, req), done));
   }
   await app.listen(Number(process.env.BENCH_PORT), '127.0.0.1');
   process.on('message', (message) => {

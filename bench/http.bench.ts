@@ -2,7 +2,8 @@
 // process, driven by autocannon from this one; variants alternate within each round,
 // the table shows medians over the rounds, each also as a ratio to the untraced app of
 // the same adapter in the same round. Run: npm run bench:http (BENCH_SMOKE=1: a few
-// seconds, to check the harness).
+// seconds, to check the harness; BENCH_VARIANTS=a,b: only those variants, with the
+// untraced baselines they are compared with).
 import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,23 @@ const WARMUP_SECONDS = SMOKE ? 0.5 : 3;
 const REQUESTS = SMOKE ? 500 : 40_000;
 const CONNECTIONS = 10;
 
+/** The baseline a variant's ratios are computed against: the untraced app on the same adapter. */
+const baselineOf = (variant: Variant): Variant => (variant.endsWith('-fastify') ? 'untraced-fastify' : 'untraced');
+
+/** The variants BENCH_VARIANTS names (comma-separated) and their baselines, else all of them. */
+function selectedVariants(): Variant[] {
+  const named = process.env.BENCH_VARIANTS?.split(',').map((name) => name.trim());
+  if (named === undefined) {
+    return [...VARIANTS];
+  }
+  const unknown = named.filter((name) => !(VARIANTS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new Error(`Unknown variant(s) in BENCH_VARIANTS: ${unknown.join(', ')} (known: ${VARIANTS.join(', ')})`);
+  }
+  const wanted = new Set(named.flatMap((name) => [name as Variant, baselineOf(name as Variant)]));
+  return VARIANTS.filter((variant) => wanted.has(variant));
+}
+
 interface Measure {
   requestsPerSecond: number;
   p50: number;
@@ -26,16 +44,17 @@ interface Measure {
 }
 
 async function main(): Promise<void> {
+  const variants = selectedVariants();
   const rounds: Record<string, Measure[]> = {};
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate the order each round so no variant always runs first.
-    const order = round % 2 === 0 ? [...VARIANTS] : [...VARIANTS].reverse();
+    const order = round % 2 === 0 ? [...variants] : [...variants].reverse();
     for (const variant of order) {
       (rounds[variant] ??= []).push(await measure(variant));
     }
   }
-  const rows = VARIANTS.map((variant) => {
-    const baseline = variant.endsWith('-fastify') ? 'untraced-fastify' : 'untraced';
+  const rows = variants.map((variant) => {
+    const baseline = baselineOf(variant);
     const ratios = rounds[variant].map((measured, round) => ({
       requestsPerSecond: measured.requestsPerSecond / rounds[baseline][round].requestsPerSecond,
       cpu: measured.cpuMicrosPerRequest / rounds[baseline][round].cpuMicrosPerRequest,

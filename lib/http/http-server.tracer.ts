@@ -119,7 +119,7 @@ export class HttpServerTracer implements OnModuleInit {
       return undefined;
     }
     try {
-      return this.startTrace(adapterRequest, request, response);
+      return this.startTrace(adapterRequest, adapterResponse, request, response);
     } catch (error) {
       reportOnce('http.start', TracingMessages.requestTracingFailed(), error);
       setRequestTrace(request, null);
@@ -127,7 +127,12 @@ export class HttpServerTracer implements OnModuleInit {
     }
   }
 
-  private startTrace(adapterRequest: object, request: HttpRequest, response: RawResponse): Context {
+  private startTrace(
+    adapterRequest: object,
+    adapterResponse: object,
+    request: HttpRequest,
+    response: RawResponse,
+  ): Context {
     const options = this.options;
     const target = requestTarget(request);
     const ignore = options.ignore;
@@ -167,6 +172,7 @@ export class HttpServerTracer implements OnModuleInit {
       owned,
       target.spanNamePrefix,
       adapterRequest,
+      adapterResponse,
       request,
       response,
       options,
@@ -185,7 +191,9 @@ export class HttpServerTracer implements OnModuleInit {
     if (options.responseHeader !== undefined && !response.headersSent) {
       const spanContext = span.spanContext();
       if (trace.isSpanContextValid(spanContext)) {
-        response.setHeader(
+        setResponseHeader(
+          adapterResponse,
+          response,
           options.responseHeader,
           traceResponse(spanContext.traceId, spanContext.spanId, spanContext.traceFlags),
         );
@@ -229,6 +237,20 @@ function callerLink(request: HttpRequest): Link | undefined {
 /** Whether a span is a SERVER span: the SDK's spans expose their kind. */
 function isServerSpan(span: Span): boolean {
   return span.isRecording() && (span as Partial<{ kind: SpanKind }>).kind === SpanKind.SERVER;
+}
+
+/**
+ * Sets a response header through Fastify's reply when there is one: Fastify writes
+ * its reply's headers in one `writeHead()`, and a header already set on Node's
+ * response would send it down Node's slower merging path.
+ */
+function setResponseHeader(adapterResponse: object, response: RawResponse, name: string, value: string): void {
+  const header = (adapterResponse as { header?: unknown }).header;
+  if (adapterResponse !== response && typeof header === 'function') {
+    header.call(adapterResponse, name, value);
+  } else {
+    response.setHeader(name, value);
+  }
 }
 
 /** The W3C Trace Context Level 2 `traceresponse` value. */

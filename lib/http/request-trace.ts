@@ -57,6 +57,8 @@ export class RequestTrace {
     private readonly spanNamePrefix: string,
     /** The adapter's request (Express or Fastify), which knows the matched route. */
     private readonly adapterRequest: object,
+    /** The adapter's response: Fastify's reply holds the headers it writes in one go. */
+    private readonly adapterResponse: object,
     private readonly request: HttpRequest,
     private readonly response: RawResponse,
     private readonly options: ResolvedHttpTracingOptions,
@@ -164,7 +166,7 @@ export class RequestTrace {
     if (status !== undefined) {
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
       for (const [name, attribute] of this.options.responseHeaders) {
-        const value = response.getHeader(name);
+        const value = this.responseHeader(name);
         if (value !== undefined) {
           span.setAttribute(attribute, Array.isArray(value) ? value : [String(value)]);
         }
@@ -193,6 +195,17 @@ export class RequestTrace {
         message: this.failed ? messageOf(this.error) : aborted ? ABORTED_MESSAGE : undefined,
       });
     }
+  }
+
+  /**
+   * A header of the response as sent. Fastify hands its reply's headers straight to
+   * `writeHead()`, where Node does not keep them: they are read from the reply.
+   */
+  private responseHeader(name: string): number | string | string[] | undefined {
+    const getHeader = (this.adapterResponse as { getHeader?: unknown }).getHeader;
+    return this.adapterResponse !== this.response && typeof getHeader === 'function'
+      ? (getHeader.call(this.adapterResponse, name) as number | string | string[] | undefined)
+      : this.response.getHeader(name);
   }
 }
 
