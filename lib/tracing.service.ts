@@ -11,7 +11,7 @@ import {
   type TimeInput,
   type Tracer,
 } from '@opentelemetry/api';
-import { getTracer, NON_RECORDING_SPAN, recordError, runInSpan, tracingState } from './core';
+import { extractRemote, getTracer, NON_RECORDING_SPAN, recordError, runInSpan, tracingState } from './core';
 
 /**
  * Reads, enriches and creates spans from handlers and providers. Every method that
@@ -90,6 +90,6 @@ export class TracingService {
    * to `startActiveSpan()` as the parent.
    */
   extract(carrier: object, base: Context = context.active()): Context {
-    return propagation.extract(base, carrier);
+    return extractRemote(base, carrier);
   }
 }

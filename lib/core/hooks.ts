@@ -17,7 +17,12 @@ export function reportOnce(kind: string, message: string, error: unknown): void 
  */
 export function runHook<T>(hook: string, fn: () => T): T | undefined {
   try {
-    return fn();
+    const result = fn();
+    // An async hook's rejection is reported like a throw, never left unhandled.
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => reportOnce(hook, TracingMessages.hookFailed(hook), error));
+    }
+    return result;
   } catch (error) {
     reportOnce(hook, TracingMessages.hookFailed(hook), error);
     return undefined;

@@ -11,3 +11,4 @@ export { getTracer, tracerProviderRegistered } from './tracer';
 export { tracingState } from './tracing-state';
 export { wrapMethod } from './wrap-method';
 export { requireOptional } from './require-optional';
+export { extractRemote } from './remote-context';

@@ -94,10 +94,14 @@ function toException(error: unknown): Exception {
   return describe(error);
 }
 
+/**
+ * A thrown value with no message, in words. Never an object's content: it is the
+ * app's data (a request with its headers, a user record) and may hold secrets.
+ */
 function describe(value: unknown): string {
-  try {
-    return typeof value === 'object' ? JSON.stringify(value) : String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
+  if (typeof value !== 'object' || value === null) {
+    return String(value);
   }
+  const type = errorTypeOf(value);
+  return type === ERROR_TYPE_VALUE_OTHER ? 'a thrown object with no message' : `a thrown ${type} with no message`;
 }

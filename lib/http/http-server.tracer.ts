@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs
 import { HttpAdapterHost } from '@nestjs/core';
 import {
   context as contextApi,
-  propagation,
   ROOT_CONTEXT,
   SpanKind,
   trace,
@@ -11,7 +10,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { IncomingMessage } from 'node:http';
-import { getTracer, reportOnce, runHook, suppressTracing, tracingState } from '../core';
+import { extractRemote, getTracer, reportOnce, runHook, suppressTracing, tracingState } from '../core';
 import { TRACING_OPTIONS } from '../tracing.constants';
 import { TracingMessages } from '../tracing.messages';
 import type { ResolvedTracingOptions } from '../tracing.options';
@@ -147,7 +146,7 @@ export class HttpServerTracer implements OnModuleInit {
     const owned = activeSpan === undefined || !isServerSpan(activeSpan);
     if (owned) {
       const trusted = this.trusts(request);
-      const parent = trusted ? propagation.extract(active, request.headers) : active;
+      const parent = trusted ? extractRemote(active, request.headers) : active;
       const link = trusted ? undefined : callerLink(request);
       span = getTracer().startSpan(
         target.spanNamePrefix,
@@ -228,7 +227,7 @@ export class HttpServerTracer implements OnModuleInit {
 
 /** A link to the context the caller sent, for a request that does not join it. */
 function callerLink(request: HttpRequest): Link | undefined {
-  const callerContext = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, request.headers));
+  const callerContext = trace.getSpanContext(extractRemote(ROOT_CONTEXT, request.headers));
   return callerContext !== undefined && trace.isSpanContextValid(callerContext)
     ? { context: callerContext }
     : undefined;

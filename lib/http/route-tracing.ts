@@ -62,12 +62,11 @@ function tracedCreateRoute(create: CreateRoute): CreateRoute {
     const route = create.call(this, instance, callback, methodName, ...rest);
     const adapter = this.applicationRef;
     // Named once per route (a request-scoped controller's route is made per request).
-    const controller = instance.constructor.name;
+    const controller = (instance as { constructor?: { name?: string } } | null)?.constructor?.name ?? '';
     const handler = typeof methodName === 'string' ? methodName : callback.name;
     return function tracedRoute(this: unknown, request: object, response: object, next: unknown): Promise<unknown> {
-      const findTrace = tracingState.enabled && adapter !== undefined ? finders.get(adapter) : undefined;
-      const requestTrace = findTrace?.(request, response);
-      if (requestTrace === undefined || !requestTrace.enterHandler(controller, handler)) {
+      const requestTrace = enteredTrace(adapter, request, response, controller, handler);
+      if (requestTrace === undefined) {
         return route.call(this, request, response, next);
       }
       // A body parser's callbacks run outside the request's context: bring the rest back into it.
@@ -78,12 +77,41 @@ function tracedCreateRoute(create: CreateRoute): CreateRoute {
   };
 }
 
+/**
+ * The trace of a request reaching the route `controller.handler`, once it is tied to
+ * it; `undefined` when the request is untraced (or its tracing failed: the request
+ * goes on untraced).
+ */
+function enteredTrace(
+  adapter: object | undefined,
+  request: object,
+  response: object,
+  controller: string,
+  handler: string,
+): RequestTrace | undefined {
+  const findTrace = tracingState.enabled && adapter !== undefined ? finders.get(adapter) : undefined;
+  if (findTrace === undefined) {
+    return undefined;
+  }
+  try {
+    const requestTrace = findTrace(request, response);
+    return requestTrace?.enterHandler(controller, handler) === true ? requestTrace : undefined;
+  } catch (error) {
+    reportOnce('http.route', TracingMessages.tracingStepFailed('tie an HTTP request to its route'), error);
+    return undefined;
+  }
+}
+
 function tracedExceptionsHandlerNext(next: ExceptionsHandlerNext): ExceptionsHandlerNext {
   return function (this: unknown, exception, host) {
     const request = typeof host?.getArgByIndex === 'function' ? host.getArgByIndex(0) : undefined;
     const raw = typeof request === 'object' && request !== null ? rawRequest(request) : undefined;
     if (raw !== undefined) {
-      requestTraceOf(raw)?.recordError(exception);
+      try {
+        requestTraceOf(raw)?.recordError(exception);
+      } catch (error) {
+        reportOnce('http.recordError', TracingMessages.tracingStepFailed("record an HTTP request's exception"), error);
+      }
     }
     return next.call(this, exception, host);
   };

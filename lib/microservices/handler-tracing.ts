@@ -44,11 +44,15 @@ export function instrumentRpcHandlers(): void {
 function tracedCreateHandler(create: CreateHandler): CreateHandler {
   return function (this: unknown, instance, callback, moduleKey, methodName, ...rest) {
     const handle = create.call(this, instance, callback, moduleKey, methodName, ...rest);
-    const controller = instance.constructor.name;
+    const controller = (instance as { constructor?: { name?: string } } | null)?.constructor?.name ?? '';
     const handler = typeof methodName === 'string' ? methodName : callback.name;
     return function tracedHandler(this: unknown, ...args: unknown[]): unknown {
       if (tracingState.enabled) {
-        messageTraceIn(contextApi.active())?.enterHandler(controller, handler);
+        try {
+          messageTraceIn(contextApi.active())?.enterHandler(controller, handler);
+        } catch (error) {
+          reportOnce('microservices.handler', TracingMessages.tracingStepFailed('tie a message to its handler'), error);
+        }
       }
       return handle.apply(this, args);
     };
@@ -57,7 +61,11 @@ function tracedCreateHandler(create: CreateHandler): CreateHandler {
 
 function tracedHandleException(handle: HandleException): HandleException {
   return function (this: unknown, exception, ...rest) {
-    messageTraceIn(contextApi.active())?.recordError(exception);
+    try {
+      messageTraceIn(contextApi.active())?.recordError(exception);
+    } catch (error) {
+      reportOnce('microservices.recordError', TracingMessages.tracingStepFailed("record a message's exception"), error);
+    }
     return handle.call(this, exception, ...rest);
   };
 }

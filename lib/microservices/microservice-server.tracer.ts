@@ -2,7 +2,6 @@ import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit }
 import { ModulesContainer } from '@nestjs/core';
 import {
   context as contextApi,
-  propagation,
   ROOT_CONTEXT,
   SpanKind,
   trace,
@@ -12,7 +11,7 @@ import {
 } from '@opentelemetry/api';
 import { ATTR_RPC_METHOD, ATTR_RPC_SYSTEM_NAME, RPC_SYSTEM_NAME_VALUE_GRPC } from '@opentelemetry/semantic-conventions';
 import { finalize, isObservable, tap, type Subscription } from 'rxjs';
-import { getTracer, NestAttributes, reportOnce, runHook, suppressTracing, tracingState } from '../core';
+import { extractRemote, getTracer, NestAttributes, reportOnce, runHook, suppressTracing, tracingState } from '../core';
 import { TRACING_OPTIONS } from '../tracing.constants';
 import { TracingMessages } from '../tracing.messages';
 import type { ResolvedTracingOptions } from '../tracing.options';
@@ -230,7 +229,7 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
     const kind = isEvent ? SpanKind.CONSUMER : SpanKind.SERVER;
     const incoming = carrier.incoming(rpcContext);
     const remote =
-      incoming === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, incoming.carrier, incoming.getter);
+      incoming === undefined ? ROOT_CONTEXT : extractRemote(ROOT_CONTEXT, incoming.carrier, incoming.getter);
     const trusted = this.trusts(message);
     const parent = trusted ? remote : ROOT_CONTEXT;
     const link = trusted ? undefined : linkTo(remote);
