@@ -1,5 +1,9 @@
-import { createContextKey, type Context, type Span, type SpanKind } from '@opentelemetry/api';
+import { createContextKey, SpanStatusCode, type Context, type Span, type SpanKind } from '@opentelemetry/api';
+import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { NestAttributes, recordError } from '../core';
+
+/** `error.type` of a message whose handler had not answered when the app shut down. */
+const SHUTDOWN_ERROR_TYPE = 'shutdown';
 
 /** The context key under which a received message's `MessageTrace` sits while Nest handles it. */
 export const MESSAGE_TRACE = createContextKey('nestjs-tracing message trace');
@@ -19,7 +23,11 @@ export class MessageTrace {
     private readonly kind: SpanKind,
     /** Whether Nest's processing-end hook will be called for this message (else it ends with `done()`). */
     readonly endsAtHook: boolean,
-  ) {}
+    /** The traces of the server's messages still being handled: this one until it ends. */
+    private readonly inFlight: Set<MessageTrace>,
+  ) {
+    inFlight.add(this);
+  }
 
   /** Marks the message as reaching `controller.handler`; `false` when one was already entered. */
   enterHandler(controller: string, handler: string): boolean {
@@ -61,8 +69,18 @@ export class MessageTrace {
   end(): void {
     if (!this.ended) {
       this.ended = true;
+      this.inFlight.delete(this);
       this.span.end();
     }
+  }
+
+  /** Ends the span of a message the app shut down before its handler answered. */
+  abandon(): void {
+    if (!this.ended && this.span.isRecording()) {
+      this.span.setAttribute(ATTR_ERROR_TYPE, SHUTDOWN_ERROR_TYPE);
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: 'The app shut down before the handler answered' });
+    }
+    this.end();
   }
 }
 

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import {
   context as contextApi,
@@ -109,9 +116,11 @@ function isEventPattern(server: HookableServer, pattern: string): boolean {
  * hybrid apps (`connectMicroservice()`) alike.
  */
 @Injectable()
-export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
+export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
   private readonly options: ResolvedMicroservicesTracingOptions;
   private readonly traces = new WeakMap<object, MessageTrace>();
+  /** The traces of messages still being handled, ended at shutdown if their handler never answers. */
+  private readonly inFlight = new Set<MessageTrace>();
   private subscription: Subscription | undefined;
 
   constructor(
@@ -128,6 +137,17 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
     const registry = this.modules?.getRpcTargetRegistry?.();
     if (this.options.enabled && registry !== undefined) {
       this.subscription = registry.subscribe((server) => this.instrument(server as HookableServer));
+    }
+  }
+
+  /**
+   * Ends the spans of the messages whose handler never answered (Nest does not tell a
+   * handler its caller gave up): they are exported, marked `error.type: shutdown`,
+   * instead of being lost with the process.
+   */
+  onApplicationShutdown(): void {
+    for (const messageTrace of [...this.inFlight]) {
+      messageTrace.abandon();
     }
   }
 
@@ -258,7 +278,7 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy {
     // Nest 11's Kafka server calls the end hook of an event only when its handler
     // returns an Observable; its `done()` settles once the event is handled.
     const endsAtHook = typeof key === 'object' && key !== null && !(isEvent && carrier === KAFKA_CARRIER);
-    const messageTrace = new MessageTrace(span, kind, endsAtHook);
+    const messageTrace = new MessageTrace(span, kind, endsAtHook, this.inFlight);
     if (messageHook !== undefined && span.isRecording()) {
       runHook('microservices.messageHook', () => messageHook(span, message));
     }

@@ -86,11 +86,15 @@ const TRACING_OPTIONS: TracingModuleOptions = {
 };
 
 /**
- * The spans of a handler that never answers (`edge.never`) cannot end: the handler is
- * still at work (Nest gives it no signal that the caller gave up), so they are the
- * only spans expected open, one of each per `never` request.
+ * The spans of a handler that never answers (`edge.never`): the handler is still at
+ * work (Nest gives it no signal that the caller gave up), so they are the only spans
+ * open before the apps close, one of each per `never` request. At shutdown the message
+ * span ends (`error.type: shutdown`); the handler's own span stays open, as its
+ * Observable never completes.
  */
-const NEVER_ENDING = [`process ${EDGE_NEVER}`, 'EdgeMessageController.never'];
+const NEVER_ANSWERED = `process ${EDGE_NEVER}`;
+const NEVER_ENDING = [NEVER_ANSWERED, 'EdgeMessageController.never'];
+const OPEN_AFTER_CLOSE = ['EdgeMessageController.never'];
 
 const ledger = new SpanLedger();
 const diagnostics = new DiagRecorder();
@@ -228,7 +232,7 @@ describe.each(ADAPTERS)('every span ends exactly once on %s', (adapter) => {
     await gateway.close();
     await service.close();
     closed = true;
-    await settle(() => ledger.open().every(isNeverEnding), 2_000);
+    await settle(() => ledger.open().every((entry) => OPEN_AFTER_CLOSE.includes(entry.name)), 2_000);
     summary = ledger.summary();
   }, 150_000);
 
@@ -301,8 +305,12 @@ describe.each(ADAPTERS)('every span ends exactly once on %s', (adapter) => {
   });
 
   it('leaves no span open once the apps are closed, but those of the handler that never answers', () => {
-    const expectedOpen = Object.fromEntries(NEVER_ENDING.map((name) => [name, neverRequests()]));
+    const expectedOpen = Object.fromEntries(OPEN_AFTER_CLOSE.map((name) => [name, neverRequests()]));
     expect(ledger.countByName(summary.open)).toEqual(expectedOpen);
+    // The messages whose handler never answered end at shutdown, marked as such.
+    const abandoned = tracing.getFinishedSpans().filter((span) => span.name === NEVER_ANSWERED);
+    expect(abandoned).toHaveLength(neverRequests());
+    expect(new Set(abandoned.map((span) => span.attributes['error.type']))).toEqual(new Set(['shutdown']));
     // Every other span id: started once, ended once.
     expect(summary.ended).toBe(summary.started - summary.open.length);
   });
