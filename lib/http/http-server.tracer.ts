@@ -99,12 +99,12 @@ export class HttpServerTracer implements OnModuleInit {
     if (request === undefined || !this.options.enabled) {
       return undefined;
     }
-    const found = requestTraceOf(request);
+    const found = requestTraceOf(adapterRequest, request);
     if (found !== undefined) {
       return found ?? undefined;
     }
     this.start(adapterRequest, adapterResponse);
-    return requestTraceOf(request) ?? undefined;
+    return requestTraceOf(adapterRequest, request) ?? undefined;
   }
 
   /**
@@ -121,7 +121,7 @@ export class HttpServerTracer implements OnModuleInit {
       return this.startTrace(adapterRequest, adapterResponse, request, response);
     } catch (error) {
       reportOnce('http.start', TracingMessages.requestTracingFailed(), error);
-      setRequestTrace(request, null);
+      setRequestTrace(adapterRequest, request, null);
       return undefined;
     }
   }
@@ -136,7 +136,7 @@ export class HttpServerTracer implements OnModuleInit {
     const target = requestTarget(request);
     const ignore = options.ignore;
     if (ignore !== undefined && runHook('http.ignore', () => ignore(target.path, request)) === true) {
-      setRequestTrace(request, null);
+      setRequestTrace(adapterRequest, request, null);
       return suppressTracing(contextApi.active());
     }
     const active = contextApi.active();
@@ -176,7 +176,7 @@ export class HttpServerTracer implements OnModuleInit {
       response,
       options,
     );
-    setRequestTrace(request, requestTrace);
+    setRequestTrace(adapterRequest, request, requestTrace);
     // First in line, so an adopted span gets its name and attributes before
     // `instrumentation-http`'s own `close` listener ends it.
     response.prependListener('close', requestTrace.onResponseClose);

@@ -7,20 +7,31 @@ import { messageOf, NestAttributes, recordException, runHook } from '../core';
 import type { HttpRequest, ResolvedHttpTracingOptions } from './http-tracing.options';
 
 /**
- * The `RequestTrace` of each raw request (`null`: left untraced). A WeakMap rather
- * than a property: Express swaps the prototype of Node's request, so a new property
- * on it costs V8 a new hidden class per request.
+ * Where a request's `RequestTrace` is kept (`null`: left untraced). On an adapter's
+ * own request object (Fastify's), a property: its shape is the same for every request.
+ * On Node's request (Express's), a WeakMap entry: Express swaps the prototype of
+ * Node's request, and a new property on it costs V8 a new hidden class per request.
  */
+const REQUEST_TRACE = Symbol('nestjs-tracing.request-trace');
 const requestTraces = new WeakMap<object, RequestTrace | null>();
 
-/** The trace of a raw request: `undefined` when none was started, `null` when left untraced. */
-export function requestTraceOf(request: object): RequestTrace | null | undefined {
-  return requestTraces.get(request);
+type TraceCarrier = { [REQUEST_TRACE]?: RequestTrace | null };
+
+/**
+ * The trace of a request, by the adapter's request and Node's request under it:
+ * `undefined` when none was started, `null` when left untraced.
+ */
+export function requestTraceOf(adapterRequest: object, request: object): RequestTrace | null | undefined {
+  return adapterRequest === request ? requestTraces.get(request) : (adapterRequest as TraceCarrier)[REQUEST_TRACE];
 }
 
-/** Ties a trace (or `null`: left untraced) to a raw request. */
-export function setRequestTrace(request: object, requestTrace: RequestTrace | null): void {
-  requestTraces.set(request, requestTrace);
+/** Ties a trace (or `null`: left untraced) to a request. */
+export function setRequestTrace(adapterRequest: object, request: object, requestTrace: RequestTrace | null): void {
+  if (adapterRequest === request) {
+    requestTraces.set(request, requestTrace);
+  } else {
+    (adapterRequest as TraceCarrier)[REQUEST_TRACE] = requestTrace;
+  }
 }
 
 /** Node's response under an adapter's response, HTTP/1.1 or HTTP/2. */

@@ -108,7 +108,7 @@ function tracedExceptionsHandlerNext(next: ExceptionsHandlerNext): ExceptionsHan
     const raw = typeof request === 'object' && request !== null ? rawRequest(request) : undefined;
     if (raw !== undefined) {
       try {
-        requestTraceOf(raw)?.recordError(exception);
+        requestTraceOf(request as object, raw)?.recordError(exception);
       } catch (error) {
         reportOnce('http.recordError', TracingMessages.tracingStepFailed("record an HTTP request's exception"), error);
       }
