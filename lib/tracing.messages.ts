@@ -27,6 +27,9 @@ export const TracingMessages = {
   rpcContextNotFound: () =>
     'Cannot tie microservice spans to their handler because this @nestjs/microservices has no RpcContextCreator or ' +
     'RpcExceptionsHandler module. Messages are still traced; make sure @nestjs/microservices is 11.1.4 or later.',
+  shutdownExportFailed: () =>
+    'Cannot export the spans still queued at shutdown because the exporter failed; they are dropped. ' +
+    'Make sure the collector the exporter points at is reachable.',
   tracingStepFailed: (step: string) =>
     `Cannot ${step} because the tracing code threw. The app goes on as it would untraced; ` +
     'make sure the OpenTelemetry components the app registers do not throw, else report this with the error.',

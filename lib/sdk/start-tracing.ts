@@ -84,7 +84,11 @@ export interface StartTracingOptions {
 export interface TracingHandle {
   /** Exports the spans still queued, and keeps tracing. */
   forceFlush(): Promise<void>;
-  /** Exports the spans still queued, then stops tracing. */
+  /**
+   * Exports the spans still queued, waiting at most 3 s (a backend that is down does
+   * not hold the process), then stops tracing. Never rejects: a failed export is
+   * reported through OpenTelemetry's `diag`.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -122,11 +126,13 @@ export function startTracing(options: StartTracingOptions = {}): TracingHandle {
     forceFlush: () => provider.forceFlush(),
     shutdown() {
       stopListening();
-      stopped ??= provider.shutdown().finally(() => {
-        trace.disable();
-        propagation.disable();
-        context.disable();
-      });
+      stopped ??= Promise.race([provider.shutdown(), delay(SHUTDOWN_TIMEOUT_MS)])
+        .catch((error: unknown) => diag.warn(TracingMessages.shutdownExportFailed(), error))
+        .finally(() => {
+          trace.disable();
+          propagation.disable();
+          context.disable();
+        });
       return stopped;
     },
   };
@@ -277,8 +283,13 @@ function listFromEnvironment(variable: string, fallback: string[]): string[] {
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-/** How long a signal waits for the spans to be exported before it ends the process anyway. */
-const SIGNAL_FLUSH_TIMEOUT_MS = 3000;
+/** How long shutting down waits for the queued spans to be exported. */
+const SHUTDOWN_TIMEOUT_MS = 3000;
+
+/** A promise that resolves after `ms`, without keeping the process alive. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 /**
  * Flushes on SIGTERM / SIGINT once nothing else handles the signal: while another
@@ -294,14 +305,11 @@ function flushOnSignals(handle: TracingHandle): () => void {
         return;
       }
       process.removeListener(signal, listener);
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, SIGNAL_FLUSH_TIMEOUT_MS).unref());
-      void Promise.race([handle.shutdown(), timeout])
-        .catch(() => undefined)
-        .finally(() => {
-          if (process.listenerCount(signal) === 0) {
-            process.kill(process.pid, signal);
-          }
-        });
+      void handle.shutdown().finally(() => {
+        if (process.listenerCount(signal) === 0) {
+          process.kill(process.pid, signal);
+        }
+      });
     };
     process.on(signal, listener);
     return [signal, listener] as const;

@@ -3,6 +3,7 @@ import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { TracingError } from 'nestjs-tracing';
 import { startTracing, type TracingHandle } from 'nestjs-tracing/sdk';
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../helpers';
 import { startSystem } from '../microservices/apps';
@@ -112,6 +113,31 @@ describe('startTracing(), exporting to real OTLP/HTTP and Zipkin receivers on lo
     handle = startTracing({ exporter: 'otlp', otlpEndpoint: `${otlp.url}/`, sampler: 1, flushOnSignals: false });
     await runTraffic();
     expectChain(otlp.spans);
+  });
+
+  it('shuts down within its 3 s cap, without rejecting, when the collector accepts and never answers', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const stopping = startTracing({
+        exporter: 'otlp',
+        otlpEndpoint: `http://127.0.0.1:${port}`,
+        flushOnSignals: false,
+      });
+      trace.getTracer('shutdown test').startSpan('queued').end();
+      const started = performance.now();
+      await expect(stopping.shutdown()).resolves.toBeUndefined();
+      // The OTLP exporter itself gives up only after 10 s.
+      expect(performance.now() - started).toBeLessThan(9_000);
+      expect(sockets.size).toBeGreaterThan(0);
+    } finally {
+      for (const socket of sockets) {
+        socket.destroy();
+      }
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('samples nothing with OTEL_TRACES_SAMPLER=always_off', async () => {

@@ -112,7 +112,56 @@ async function main(): Promise<void> {
   await tracing.shutdown();
 }
 
-main().catch((error: unknown) => {
+/** What one process tells run.sh of its spans, for a trace that crosses two Nest versions. */
+function printSpans(nestVersion: string): void {
+  const spans = tracing.getFinishedSpans().map((span) => ({
+    name: span.name,
+    traceId: span.spanContext().traceId,
+    spanId: span.spanContext().spanId,
+    parentSpanId: span.parentSpanContext?.spanId,
+  }));
+  console.log(`SPANS ${JSON.stringify({ nestVersion, spans })}`);
+}
+
+/**
+ * One side of a TCP call between two processes of different Nest versions (run.sh
+ * pairs them): `server` answers `greet` on SMOKE_PORT until SIGTERM, then prints its
+ * spans; `client` sends one `greet` inside a `caller` span and prints its spans.
+ */
+async function crossVersion(role: string, port: number): Promise<void> {
+  const nestVersion = (createRequire(process.cwd() + '/')('@nestjs/core/package.json') as { version: string }).version;
+  if (role === 'server') {
+    const service = await NestFactory.createMicroservice<MicroserviceOptions>(EchoModule, {
+      transport: Transport.TCP,
+      options: { host: '127.0.0.1', port },
+      logger: false,
+    });
+    await service.listen();
+    process.once('SIGTERM', () => {
+      void service.close().then(() => {
+        printSpans(nestVersion);
+        process.exit(0);
+      });
+    });
+    console.log('READY');
+    return;
+  }
+  const app = await NestFactory.createApplicationContext(EchoModule, { logger: false });
+  const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+  await client.connect();
+  const reply = await app
+    .get(TracingService)
+    .startActiveSpan('caller', () => firstValueFrom(client.send<string>('greet', 'cross')));
+  client.close();
+  await app.close();
+  if (reply !== 'hello cross') {
+    throw new Error(`unexpected reply ${reply}`);
+  }
+  printSpans(nestVersion);
+}
+
+const role = process.env.SMOKE_ROLE;
+(role === undefined ? main() : crossVersion(role, Number(process.env.SMOKE_PORT))).catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });
