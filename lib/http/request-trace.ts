@@ -94,8 +94,8 @@ export class RequestTrace {
 
   /**
    * Marks the request as reaching `controller.handler` and names the span from the
-   * matched route. Returns `false` when a handler was already entered (the
-   * interceptor is both global and in `@UseInterceptors`).
+   * matched route. Returns `false` when a handler was already entered (a request
+   * Nest hands to a second route).
    */
   enterHandler(controller: string, handler: string): boolean {
     if (this.handled) {
