@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '**/dist/', 'node_modules/', 'coverage/', 'test/smoke/.work/', 'test/smoke/apps/'] },
+  {
+    ignores: [
+      'dist/',
+      '**/dist/',
+      'node_modules/',
+      'coverage/',
+      'test/smoke/.work/',
+      'test/nest12/.work/',
+      'test/smoke/apps/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,6 +3,7 @@ const shared = {
   testEnvironment: 'node',
   modulePathIgnorePatterns: [
     '<rootDir>/test/smoke/',
+    '<rootDir>/test/nest12/',
     '<rootDir>/dist/',
     '<rootDir>/sample/dist/',
     '<rootDir>/bench/dist/',

@@ -1,6 +1,6 @@
 import type { Attributes, TextMapGetter } from '@opentelemetry/api';
 import type { MsgHdrs } from 'nats';
-import { transportPackage } from './nest-microservices';
+import { natsPackage } from './nest-microservices';
 import { asRecord, callContext, callString, type TransportCarrier } from './transport-carrier';
 
 type NatsPackage = { headers: () => MsgHdrs };
@@ -25,7 +25,7 @@ export const NATS_CARRIER: TransportCarrier = {
   // What `NatsRecordSerializer` (or a custom one) made: `{ data, headers? }`.
   injectSerialized(serialized, traceHeaders) {
     const message = asRecord(serialized);
-    const nats = transportPackage<NatsPackage>('nats');
+    const nats = natsPackage<NatsPackage>();
     if (message === undefined || !('data' in message) || nats === undefined) {
       return serialized;
     }

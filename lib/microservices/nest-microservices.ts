@@ -14,7 +14,17 @@ export function nestMicroservices(): typeof Microservices | undefined {
   return loaded ?? undefined;
 }
 
-/** A transport's client library (`nats`, `@grpc/grpc-js`), when the app has it. */
-export function transportPackage<T>(name: 'nats' | '@grpc/grpc-js'): T | undefined {
+/** A transport's client library (`@grpc/grpc-js`), when the app has it. */
+export function transportPackage<T>(name: '@grpc/grpc-js'): T | undefined {
   return requireOptional<T>(name);
+}
+
+/**
+ * The NATS client library Nest's NATS transport loads, when the app has it:
+ * `@nats-io/transport-node` (NATS.js 3) from Nest 12 on, `nats` (NATS.js 2) before.
+ * Nest 12 is the one published as ES modules.
+ */
+export function natsPackage<T>(): T | undefined {
+  const microservices = nestMicroservices() as { [Symbol.toStringTag]?: unknown } | undefined;
+  return requireOptional<T>(microservices?.[Symbol.toStringTag] === 'Module' ? '@nats-io/transport-node' : 'nats');
 }

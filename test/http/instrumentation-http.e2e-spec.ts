@@ -1,33 +1,36 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { setupTestTracing } from 'nestjs-tracing/testing';
-import type { RunningApp } from './http-apps';
+import { ADAPTERS, startHttpApp, type RunningApp } from './http-apps';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
 
 const tracing = setupTestTracing();
-// Enabled before the app's modules load, as an app's OpenTelemetry bootstrap does.
+// Enabled before any app starts, as an app's OpenTelemetry bootstrap does.
 const instrumentation = new HttpInstrumentation();
-// Jest's module loader bypasses require-in-the-middle, through which the instrumentation
-// patches `http` when Node loads it; apply that same patch here.
+// Neither Jest's module loader nor an ES module's `import` goes through
+// require-in-the-middle, through which the instrumentation patches `http` when Node
+// loads it; apply that same patch here (it wraps `http.Server.prototype.emit`, so
+// servers created by modules loaded earlier are covered too).
 for (const definition of instrumentation.getModuleDefinitions()) {
   if (definition.name === 'http') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    definition.patch?.(require('node:http'));
+    definition.patch?.(process.getBuiltinModule('node:http'));
   }
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { ADAPTERS, startHttpApp } = require('./http-apps') as typeof import('./http-apps');
 
 afterAll(async () => {
-  for (const definition of instrumentation.getModuleDefinitions()) {
-    if (definition.name === 'http') {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      definition.unpatch?.(require('node:http'));
+  instrumentation.disable();
+  // `disable()` undoes the patches it applied through require-in-the-middle; undo ours
+  // if it did not (the shimmer marks a wrapped function `__wrapped`).
+  const http = process.getBuiltinModule('node:http');
+  if ((http.request as { __wrapped?: boolean }).__wrapped === true) {
+    for (const definition of instrumentation.getModuleDefinitions()) {
+      if (definition.name === 'http') {
+        definition.unpatch?.(http);
+      }
     }
   }
-  instrumentation.disable();
   await tracing.shutdown();
 });
 

@@ -13,10 +13,10 @@ import { TracingModule } from 'nestjs-tracing';
 import { setupTestTracing } from 'nestjs-tracing/testing';
 import { join } from 'node:path';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { freePort } from '../helpers';
+import { freePort, PROTO_DIR } from '../helpers';
 import { UsersStore } from './apps';
 
-const PROTO = join(__dirname, 'users.proto');
+const PROTO = join(PROTO_DIR, 'users.proto');
 
 interface User {
   id: number;

@@ -29,7 +29,7 @@ import {
   toArray,
   type Observable,
 } from 'rxjs';
-import { freePort } from '../helpers';
+import { freePort, PROTO_DIR } from '../helpers';
 
 /** When each message span ends, and what it records, over TCP and gRPC streams. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -185,7 +185,7 @@ describe('gRPC streams', () => {
   beforeAll(async () => {
     const options = {
       package: 'streams',
-      protoPath: join(__dirname, 'streams.proto'),
+      protoPath: join(PROTO_DIR, 'streams.proto'),
       url: `127.0.0.1:${await freePort()}`,
     };
     const service = await NestFactory.createMicroservice<MicroserviceOptions>(SumsModule, {

@@ -7,10 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root="$(cd ../.. && pwd)"
 work="$PWD/.work"
-rm -rf "$work" && mkdir -p "$work"
-
-(cd "$root" && npm run build --silent && npm pack --silent --pack-destination "$work" >/dev/null)
-tarball="$(ls "$work"/nestjs-tracing-*.tgz)"
+tarball="$(bash ../pack.sh "$work")"
 
 for app in apps/*/; do
   name="$(basename "$app")"

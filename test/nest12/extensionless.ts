@@ -1,0 +1,17 @@
+/**
+ * A resolve hook for the compiled specs: their relative imports have no extension
+ * (`'./http-apps'`), as the TypeScript sources Jest runs them from; ES modules need
+ * one, so a relative specifier that does not resolve is tried again with `.js`.
+ */
+type Resolve = (specifier: string, context: object) => Promise<unknown>;
+
+export async function resolve(specifier: string, context: object, next: Resolve): Promise<unknown> {
+  if (!specifier.startsWith('.') || /\.[cm]?js$/.test(specifier)) {
+    return next(specifier, context);
+  }
+  try {
+    return await next(specifier, context);
+  } catch {
+    return next(`${specifier}.js`, context);
+  }
+}
