@@ -62,10 +62,14 @@ function currentOptions(): ResolvedMicroservicesTracingOptions | undefined {
 /**
  * @internal Gives every message a Nest client sends a CLIENT (`send()`) or PRODUCER
  * (`emit()`) span, around the transport's own dispatch, and carries its context in
- * the message. Nest 11 offers no dispatch hook, so the dispatch methods of the
- * transport clients (`ClientTCP.prototype.publish`, …) are wrapped once per process;
- * that covers `ClientsModule.register()` / `registerAsync()` and
- * `ClientProxyFactory.create()` alike.
+ * the message. The dispatch methods of the transport clients
+ * (`ClientTCP.prototype.publish`, …) are wrapped once per process; that covers
+ * `ClientsModule.register()` / `registerAsync()` and `ClientProxyFactory.create()`
+ * alike. Nest 11 has no dispatch hook; Nest 12's (`ClientProxy.setOnDispatchHook`)
+ * runs as the packet is made, before the transport's `publish` / `dispatchEvent`
+ * and without telling `send()` from `emit()`, so before the span (and its kind) can
+ * exist: the app keeps that hook for itself, and the span's context is added to the
+ * `packet.metadata` it wrote (see `envelopeCarrier`).
  */
 @Injectable()
 export class MicroserviceClientTracer implements OnApplicationShutdown {

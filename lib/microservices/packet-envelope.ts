@@ -1,4 +1,5 @@
 import { context as contextApi } from '@opentelemetry/api';
+import { nestMicroservices } from './nest-microservices';
 import {
   asRecord,
   callContext,
@@ -6,14 +7,57 @@ import {
   recordHeaders,
   type IncomingHeaders,
   type TraceHeaders,
+  type TransportCarrier,
 } from './transport-carrier';
 
+let packetMetadata: boolean | undefined;
+
 /**
- * The serialized envelope with the trace headers in its `metadata` field: the field
- * Nest >= 12.0.4 itself sends for TCP and Redis (`ClientProxy.setOnDispatchHook`) and
- * reads back with `TcpContext` / `RedisContext.getMetadata()`. A Nest 11 server
- * ignores fields of the envelope it does not know; `data` is left as it is. Anything
- * but an envelope object (a custom serializer's own format) is sent as it is.
+ * Whether the app's Nest carries `packet.metadata` over TCP and Redis itself (12.0.4
+ * on): a client sends the field of the packets it dispatches (what
+ * `ClientProxy.setOnDispatchHook` is for) and the server hands it to the RPC context
+ * (`TcpContext` / `RedisContext.getMetadata()`).
+ */
+export function packetMetadataSupported(): boolean {
+  if (packetMetadata === undefined) {
+    const microservices = nestMicroservices() as Record<string, { prototype?: Record<string, unknown> }> | undefined;
+    packetMetadata =
+      typeof microservices?.ClientProxy?.prototype?.setOnDispatchHook === 'function' &&
+      typeof microservices.TcpContext?.prototype?.getMetadata === 'function';
+  }
+  return packetMetadata;
+}
+
+/**
+ * A carrier for a transport whose envelope has no headers (TCP, Redis): the context
+ * travels in the envelope's `metadata` field. On Nest >= 12.0.4 the client writes it
+ * into the packet it dispatches, next to what the app's own dispatch hook put there
+ * (that hook has run: Nest calls it as it makes the packet), and the server reads it
+ * from the RPC context. On older Nest the client writes it into what the serializer
+ * made, and the server's message handler is wrapped to read it (`readEnvelope` gets
+ * `handleMessage`'s arguments).
+ */
+export function envelopeCarrier(
+  carrier: Omit<TransportCarrier, 'incoming' | 'injectSerialized' | 'preparePacket' | 'prepareServer'>,
+  readEnvelope: (args: unknown[]) => unknown,
+): TransportCarrier {
+  const preparePacket: TransportCarrier['preparePacket'] = (_client, packet, headers) =>
+    withEnvelopeMetadata(packet, headers);
+  const prepareServer = (server: object): void => readEnvelopesOf(server, readEnvelope);
+  return Object.defineProperties({ ...carrier, incoming: envelopeHeaders } as TransportCarrier, {
+    injectSerialized: { get: () => (packetMetadataSupported() ? undefined : withEnvelopeMetadata) },
+    preparePacket: { get: () => (packetMetadataSupported() ? preparePacket : undefined) },
+    prepareServer: { get: () => (packetMetadataSupported() ? undefined : prepareServer) },
+  });
+}
+
+/**
+ * The packet, or the envelope a serializer made of it, with the trace headers added to
+ * its `metadata` field (a new object: the app's may be shared): the field Nest >=
+ * 12.0.4 itself sends for TCP and Redis and reads back with `TcpContext` /
+ * `RedisContext.getMetadata()`. A Nest 11 server ignores fields of the envelope it
+ * does not know; `data` is left as it is. Anything but an envelope object (a custom
+ * serializer's own format) is sent as it is.
  */
 export function withEnvelopeMetadata<T>(serialized: T, headers: TraceHeaders): T {
   const envelope = asRecord(serialized);

@@ -43,7 +43,8 @@ export interface TransportCarrier {
   injectSerialized?(serialized: unknown, headers: TraceHeaders, client: object): unknown;
   /**
    * Writes `headers` into the packet before it is dispatched, for a transport whose
-   * client may serialize it later, outside the sender's context (MQTT).
+   * client may serialize it later, outside the sender's context (MQTT), or that sends
+   * the packet's own `metadata` (TCP and Redis on Nest >= 12.0.4).
    */
   preparePacket?(client: object, packet: OutgoingPacket, headers: TraceHeaders): OutgoingPacket;
   /** `messaging.destination.name` of a sent message. */

@@ -18,7 +18,7 @@ tar xzf "$tarball" --strip-components=1 -C node_modules/nestjs-tracing
 
 specs=("$@")
 if [ ${#specs[@]} -eq 0 ]; then
-  specs=("$work"/dist/http/*.e2e-spec.js "$work"/dist/microservices/*.e2e-spec.js)
+  specs=("$work"/dist/http/*.e2e-spec.js "$work"/dist/microservices/*.e2e-spec.js "$work"/dist/nest12/*.e2e-spec.js)
 else
   specs=("${specs[@]/#/$PWD/}")
 fi
