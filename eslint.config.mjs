@@ -9,7 +9,7 @@ export default tseslint.config(
       'node_modules/',
       'coverage/',
       'test/smoke/.work/',
-      'test/nest12/.work/',
+      'test/versions/.work/',
       'test/smoke/apps/',
     ],
   },

@@ -3,7 +3,7 @@ const shared = {
   testEnvironment: 'node',
   modulePathIgnorePatterns: [
     '<rootDir>/test/smoke/',
-    '<rootDir>/test/nest12/',
+    '<rootDir>/test/versions/',
     '<rootDir>/dist/',
     '<rootDir>/sample/dist/',
     '<rootDir>/bench/dist/',
@@ -24,8 +24,8 @@ module.exports = {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      // The Nest 12 specs run on Node's test runner: npm run test:e2e:nest12.
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/nest12/'],
+      // The specs on other Nest versions run on Node's test runner: npm run test:e2e:versions.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/versions/'],
     },
   ],
 };

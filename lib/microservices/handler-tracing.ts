@@ -1,4 +1,5 @@
 import { context as contextApi } from '@opentelemetry/api';
+import { isObservable, tap } from 'rxjs';
 import { reportOnce, requireOptional, tracingState, wrapMethod } from '../core';
 import { TracingMessages } from '../tracing.messages';
 import { messageTraceIn } from './message-trace';
@@ -61,11 +62,16 @@ function tracedCreateHandler(create: CreateHandler): CreateHandler {
 
 function tracedHandleException(handle: HandleException): HandleException {
   return function (this: unknown, exception, ...rest) {
+    const messageTrace = messageTraceIn(contextApi.active());
     try {
-      messageTraceIn(contextApi.active())?.recordError(exception);
+      messageTrace?.recordError(exception);
     } catch (error) {
       reportOnce('microservices.recordError', TracingMessages.tracingStepFailed("record a message's exception"), error);
     }
-    return handle.call(this, exception, ...rest);
+    const handled = handle.call(this, exception, ...rest);
+    // What Nest sends back: the span ends as the error goes out.
+    return messageTrace?.endsAtError === true && isObservable(handled)
+      ? handled.pipe(tap({ error: () => messageTrace.end() }))
+      : handled;
   };
 }

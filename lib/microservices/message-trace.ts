@@ -23,6 +23,11 @@ export class MessageTrace {
     private readonly kind: SpanKind,
     /** Whether Nest's processing-end hook will be called for this message (else it ends with `done()`). */
     readonly endsAtHook: boolean,
+    /**
+     * Whether the span ends as soon as Nest's exception handler hands its error on: a
+     * gRPC call, whose end hook Nest 11.1 skips when a unary handler fails.
+     */
+    readonly endsAtError: boolean,
     /** The traces of the server's messages still being handled: this one until it ends. */
     private readonly inFlight: Set<MessageTrace>,
   ) {

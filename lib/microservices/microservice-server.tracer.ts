@@ -278,7 +278,7 @@ export class MicroserviceServerTracer implements OnModuleInit, OnModuleDestroy, 
     // Nest 11's Kafka server calls the end hook of an event only when its handler
     // returns an Observable; its `done()` settles once the event is handled.
     const endsAtHook = typeof key === 'object' && key !== null && !(isEvent && carrier === KAFKA_CARRIER);
-    const messageTrace = new MessageTrace(span, kind, endsAtHook, this.inFlight);
+    const messageTrace = new MessageTrace(span, kind, endsAtHook, rpc, this.inFlight);
     if (messageHook !== undefined && span.isRecording()) {
       runHook('microservices.messageHook', () => messageHook(span, message));
     }

@@ -1,5 +1,5 @@
 // The Nest 11 side of a message between two Nest versions, in a process of its own
-// (run by test/nest12/packet-metadata.e2e-spec.ts with `node -r test/sdk/ts-register.cjs`):
+// (run by test/versions/packet-metadata.e2e-spec.ts with `node -r test/sdk/ts-register.cjs`):
 // it loads the repository's own Nest 11 and this module's sources.
 //   cross-version-peer.ts server <tcp|redis> <port> <pattern>: answers `pattern` with
 //     its data until SIGTERM, then prints its spans.

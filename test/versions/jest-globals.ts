@@ -11,6 +11,9 @@ import { expect } from 'expect';
 
 register('./extensionless.js', import.meta.url);
 
+/** Jest's default timeout of a test or hook; node:test has none. */
+const DEFAULT_TIMEOUT_MS = 5000;
+
 type Body = (...args: unknown[]) => unknown;
 type Row = unknown;
 
@@ -70,7 +73,7 @@ function testFunction(register: Register): TestFn {
       void register(title, { todo: true });
       return;
     }
-    void register(title, { timeout }, runBody(fn));
+    void register(title, { timeout: timeout ?? DEFAULT_TIMEOUT_MS }, runBody(fn));
   };
 }
 
@@ -96,7 +99,7 @@ function suiteFunction(register: Register): TestFn {
 
 function hook(register: Hook) {
   return (fn: Body, timeout?: number): void => {
-    register(runBody(fn), { timeout });
+    register(runBody(fn), { timeout: timeout ?? DEFAULT_TIMEOUT_MS });
   };
 }
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the HTTP and microservice e2e specs against other Nest versions than the
+# repository's own (Nest 11.2, which Jest runs them on): Nest 11.1.4, the oldest one
+# supported, and Nest 12, ES modules only. Each version is a folder here with its own
+# package.json and lockfile. The specs are compiled once to ES modules and run from
+# inside each folder, so that they and the packed package (installed there from its
+# tarball) load that folder's Nest. They run on Node's test runner with Jest's globals
+# (jest-globals.ts): Jest cannot require() an ES module before Node 24.9.
+#   bash test/versions/run.sh                    every version, every spec
+#   bash test/versions/run.sh nest-12 [spec…]    one version, e.g. http/http.e2e-spec.js
+set -euo pipefail
+cd "$(dirname "$0")"
+root="$(cd ../.. && pwd)"
+versions=("${1:-nest-11.1}")
+if [ $# -eq 0 ]; then
+  versions=(nest-11.1 nest-12)
+fi
+shift || true
+
+tarball="$(bash ../pack.sh "$PWD/.work")"
+"$root/node_modules/.bin/tsc" -p tsconfig.json
+
+for version in "${versions[@]}"; do
+  work="$PWD/$version/.work"
+  (cd "$version" && npm ci --silent --no-audit --no-fund)
+  rm -rf "$version/node_modules/nestjs-tracing" "$work" && mkdir -p "$version/node_modules/nestjs-tracing" "$work"
+  tar xzf "$tarball" --strip-components=1 -C "$version/node_modules/nestjs-tracing"
+  cp -r .work/dist "$work/dist"
+
+  specs=("${@/#/$work/dist/}")
+  if [ $# -eq 0 ]; then
+    specs=("$work"/dist/http/*.e2e-spec.js "$work"/dist/microservices/*.e2e-spec.js)
+    # Nest >= 12.0.4 only: packet.metadata, and messages to and from Nest 11.
+    if [ "$version" = nest-12 ]; then
+      specs+=("$work/dist/versions/packet-metadata.e2e-spec.js")
+    fi
+  fi
+  nest="$(node -p "require('./$version/node_modules/@nestjs/core/package.json').version")"
+  echo "== e2e on Nest $nest, the packed package, as ES modules"
+  # From the repository's root, where the specs find their .proto files.
+  (cd "$root" && node --import "$work/dist/versions/jest-globals.js" --test --test-concurrency=1 \
+    --test-reporter=spec "${specs[@]}")
+done
