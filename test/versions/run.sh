@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the HTTP and microservice e2e specs against other Nest versions than the
 # repository's own (Nest 11.2, which Jest runs them on): Nest 11.1.4, the oldest one
-# supported, and Nest 12, ES modules only. Each version is a folder here with its own
+# supported, and Nest 12, ES modules only: 12.0.3, the last without packet.metadata,
+# and the newest 12. Each version is a folder here with its own
 # package.json and lockfile. The specs are compiled once to ES modules and run from
 # inside each folder, so that they and the packed package (installed there from its
 # tarball) load that folder's Nest. They run on Node's test runner with Jest's globals
@@ -13,7 +14,7 @@ cd "$(dirname "$0")"
 root="$(cd ../.. && pwd)"
 versions=("${1:-nest-11.1}")
 if [ $# -eq 0 ]; then
-  versions=(nest-11.1 nest-12)
+  versions=(nest-11.1 nest-12.0 nest-12)
 fi
 shift || true
 
