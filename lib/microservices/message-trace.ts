@@ -25,7 +25,8 @@ export class MessageTrace {
     readonly endsAtHook: boolean,
     /**
      * Whether the span ends as soon as Nest's exception handler hands its error on: a
-     * gRPC call, whose end hook Nest 11.1 skips when a unary handler fails.
+     * gRPC call (Nest 11.1 skips the end hook when a unary handler fails; for the other
+     * calls it only ends the span a moment before the end hook would).
      */
     readonly endsAtError: boolean,
     /** The traces of the server's messages still being handled: this one until it ends. */

@@ -23,7 +23,8 @@ export function packetMetadataSupported(): boolean {
     const microservices = nestMicroservices() as Record<string, { prototype?: Record<string, unknown> }> | undefined;
     packetMetadata =
       typeof microservices?.ClientProxy?.prototype?.setOnDispatchHook === 'function' &&
-      typeof microservices.TcpContext?.prototype?.getMetadata === 'function';
+      typeof microservices.TcpContext?.prototype?.getMetadata === 'function' &&
+      typeof microservices.RedisContext?.prototype?.getMetadata === 'function';
   }
   return packetMetadata;
 }
@@ -33,9 +34,10 @@ export function packetMetadataSupported(): boolean {
  * travels in the envelope's `metadata` field. On Nest >= 12.0.4 the client writes it
  * into the packet it dispatches, next to what the app's own dispatch hook put there
  * (that hook has run: Nest calls it as it makes the packet), and the server reads it
- * from the RPC context. On older Nest the client writes it into what the serializer
- * made, and the server's message handler is wrapped to read it (`readEnvelope` gets
- * `handleMessage`'s arguments).
+ * from the RPC context. On older Nest the server's message handler is wrapped to read
+ * it (`readEnvelope` gets `handleMessage`'s arguments). On every version the client
+ * also writes it into what the serializer made, so that a custom serializer that
+ * rebuilds the envelope without `metadata` does not lose it.
  */
 export function envelopeCarrier(
   carrier: Omit<TransportCarrier, 'incoming' | 'injectSerialized' | 'preparePacket' | 'prepareServer'>,
@@ -44,11 +46,13 @@ export function envelopeCarrier(
   const preparePacket: TransportCarrier['preparePacket'] = (_client, packet, headers) =>
     withEnvelopeMetadata(packet, headers);
   const prepareServer = (server: object): void => readEnvelopesOf(server, readEnvelope);
-  return Object.defineProperties({ ...carrier, incoming: envelopeHeaders } as TransportCarrier, {
-    injectSerialized: { get: () => (packetMetadataSupported() ? undefined : withEnvelopeMetadata) },
-    preparePacket: { get: () => (packetMetadataSupported() ? preparePacket : undefined) },
-    prepareServer: { get: () => (packetMetadataSupported() ? undefined : prepareServer) },
-  });
+  return Object.defineProperties(
+    { ...carrier, incoming: envelopeHeaders, injectSerialized: withEnvelopeMetadata },
+    {
+      preparePacket: { get: () => (packetMetadataSupported() ? preparePacket : undefined), enumerable: true },
+      prepareServer: { get: () => (packetMetadataSupported() ? undefined : prepareServer), enumerable: true },
+    },
+  );
 }
 
 /**
@@ -57,7 +61,8 @@ export function envelopeCarrier(
  * 12.0.4 itself sends for TCP and Redis and reads back with `TcpContext` /
  * `RedisContext.getMetadata()`. A Nest 11 server ignores fields of the envelope it
  * does not know; `data` is left as it is. Anything but an envelope object (a custom
- * serializer's own format) is sent as it is.
+ * serializer's own format) is sent as it is. The propagator's keys (`traceparent`,
+ * `tracestate`, `baggage`) are the module's: they replace any the app wrote there.
  */
 export function withEnvelopeMetadata<T>(serialized: T, headers: TraceHeaders): T {
   const envelope = asRecord(serialized);

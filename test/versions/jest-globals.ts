@@ -1,8 +1,10 @@
 /**
  * The Jest globals the e2e specs use (`describe`, `it`, `beforeAll`, …, `expect`,
- * `.each`), on Node's own test runner: the Nest 12 run executes the specs, compiled to
- * ES modules, in plain Node, because Jest on Node 20 cannot `require()` an ES module
- * and Nest 12 is ESM only. Loaded with `node --import` before each spec.
+ * `.each`), on Node's own test runner: the runs on other Nest versions execute the
+ * specs, compiled to ES modules, in plain Node, because Jest on Node 20 cannot
+ * `require()` an ES module and Nest 12 is ESM only. Loaded with `node --import`
+ * before each spec. What the specs do not use (`.only`, snapshots, mocks) is left out,
+ * so that using it fails instead of being ignored.
  */
 import { register } from 'node:module';
 import { after, afterEach, before, beforeEach, describe as suite, it as test } from 'node:test';
@@ -30,6 +32,19 @@ function runBody(fn: Body): () => Promise<void> {
     });
 }
 
+/** A test body that also checks `expect.assertions(n)` / `expect.hasAssertions()`, as Jest does. */
+function runTest(fn: Body): () => Promise<void> {
+  const body = runBody(fn);
+  return async () => {
+    expect.setState({ assertionCalls: 0, expectedAssertionsNumber: null, isExpectingAssertions: false });
+    await body();
+    const [unmet] = expect.extractExpectedAssertionsErrors();
+    if (unmet !== undefined) {
+      throw unmet.error;
+    }
+  };
+}
+
 /** The title of one row of a `.each` table, as Jest formats it (`%s`, `%p`, `$key`, …). */
 function rowTitle(title: string, row: Row, index: number): string {
   if (!Array.isArray(row) && typeof row === 'object' && row !== null) {
@@ -40,7 +55,7 @@ function rowTitle(title: string, row: Row, index: number): string {
       ),
     );
   }
-  const args = Array.isArray(row) ? row : [row];
+  const args = rowArgs(row);
   let next = 0;
   return title.replace(/%[sdifjopP#%]/g, (token) => {
     if (token === '%%') {
@@ -58,8 +73,14 @@ function rowArgs(row: Row): unknown[] {
   return Array.isArray(row) ? row : [row];
 }
 
+/** `fn` bound to one row of a table; it still takes Jest's `done` when it declares one more parameter. */
+function bindRow(fn: Body, row: Row): Body {
+  const args = rowArgs(row);
+  return fn.length > args.length ? (done: unknown) => fn(...args, done) : () => fn(...args);
+}
+
 type TestFn = (title: string, fn?: Body, timeout?: number) => void;
-/** `test`, `describe` and their `.skip` / `.only` in node:test. */
+/** `test`, `describe` and their `.skip` in node:test. */
 type Register = (
   title: string,
   options: { timeout?: number; todo?: boolean },
@@ -69,11 +90,10 @@ type Hook = (fn: () => void | Promise<void>, options: { timeout?: number }) => u
 
 function testFunction(register: Register): TestFn {
   return (title, fn, timeout) => {
-    if (fn === undefined) {
-      void register(title, { todo: true });
-      return;
+    if (typeof fn !== 'function') {
+      throw new TypeError(`Missing second argument of test "${title}". It must be a callback function.`);
     }
-    void register(title, { timeout: timeout ?? DEFAULT_TIMEOUT_MS }, runBody(fn));
+    void register(title, { timeout: timeout ?? DEFAULT_TIMEOUT_MS }, runTest(fn));
   };
 }
 
@@ -82,9 +102,7 @@ function withEach<T extends TestFn>(define: T): T & { each: (table: readonly Row
     each:
       (table: readonly Row[]) =>
       (title: string, fn: Body, timeout?: number): void => {
-        table.forEach((row, index) =>
-          define(rowTitle(title, row, index), (() => fn(...rowArgs(row))) as Body, timeout),
-        );
+        table.forEach((row, index) => define(rowTitle(title, row, index), bindRow(fn, row), timeout));
       },
   }) as T & { each: (table: readonly Row[]) => T };
 }
@@ -92,7 +110,10 @@ function withEach<T extends TestFn>(define: T): T & { each: (table: readonly Row
 function suiteFunction(register: Register): TestFn {
   return (title, fn) => {
     void register(title, {}, () => {
-      fn?.();
+      const result = fn?.() as { then?: unknown } | undefined;
+      if (typeof result?.then === 'function') {
+        throw new TypeError(`describe "${title}" returned a promise: its tests must be defined synchronously.`);
+      }
     });
   };
 }
@@ -105,13 +126,11 @@ function hook(register: Hook) {
 
 const it = Object.assign(withEach(testFunction(test)), {
   skip: withEach(testFunction(test.skip)),
-  only: withEach(testFunction(test.only)),
   todo: (title: string) => void test(title, { todo: true }),
 });
 
 const describe = Object.assign(withEach(suiteFunction(suite)), {
   skip: withEach(suiteFunction(suite.skip)),
-  only: withEach(suiteFunction(suite.only)),
 });
 
 Object.assign(globalThis, {

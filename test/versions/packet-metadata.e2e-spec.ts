@@ -1,4 +1,4 @@
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { Controller, Module, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   ClientProxyFactory,
@@ -71,10 +71,16 @@ interface PeerSpan {
 interface Peer {
   /** Lines the peer printed so far. */
   output: string[];
-  /** Resolves with the peer's spans once it has printed them. */
+  /** Resolves with the peer's spans once it has printed them and exited. */
   spans: Promise<{ nest: string; spans: PeerSpan[] }>;
+  /** Asks the server to stop: it prints its spans and exits. */
   stop(): void;
+  /** Kills the peer if it is still running (a failed test's cleanup). */
+  kill(): void;
 }
+
+/** How long a peer may live: a test that fails must not leave it holding the run open. */
+const PEER_LIFETIME_MS = 25_000;
 
 /** Runs the Nest 11 peer (the repository's own Nest 11 and this module's sources). */
 function startNest11Peer(role: 'server' | 'client', transport: TransportName, port: number, pattern: string): Peer {
@@ -101,8 +107,15 @@ function startNest11Peer(role: 'server' | 'client', transport: TransportName, po
     buffered = lines.pop() ?? '';
     output.push(...lines);
   });
+  const kill = (): void => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+    }
+  };
+  const lifetime = setTimeout(kill, PEER_LIFETIME_MS);
   const spans = new Promise<{ nest: string; spans: PeerSpan[] }>((resolve, reject) => {
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
+      clearTimeout(lifetime);
       const line = [...output, buffered].find((candidate) => candidate.startsWith('SPANS '));
       if (line === undefined) {
         reject(new Error(`the Nest 11 ${role} exited (${code}) without its spans: ${output.join('\n')}`));
@@ -111,15 +124,16 @@ function startNest11Peer(role: 'server' | 'client', transport: TransportName, po
       }
     });
   });
-  return { output, spans, stop: () => child.kill('SIGTERM') };
+  // A test that fails before reading the spans leaves this promise unread.
+  spans.catch(() => undefined);
+  return { output, spans, stop: () => child.kill('SIGTERM'), kill };
 }
 
 async function untilReady(peer: Peer): Promise<void> {
-  for (let attempt = 0; attempt < 200 && !peer.output.includes('READY'); attempt++) {
+  for (let attempt = 0; attempt < 400 && !peer.output.includes('READY'); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   if (!peer.output.includes('READY')) {
-    peer.stop();
     throw new Error(`the Nest 11 server did not start: ${peer.output.join('\n')}`);
   }
 }
@@ -143,10 +157,11 @@ describe.each(TRANSPORTS)('packet.metadata over %s on Nest 12', (transport) => {
   let service: INestMicroservice;
   let client: ClientProxy;
   let tracingService: TracingService;
+  let options: ClientOptions;
   const pattern = `metadata.${randomUUID()}`;
 
   beforeAll(async () => {
-    const { options } = await optionsFor(transport);
+    ({ options } = await optionsFor(transport));
     service = await startMetadataService(pattern, options);
     tracingService = service.get(TracingService);
     client = ClientProxyFactory.create(options);
@@ -165,7 +180,7 @@ describe.each(TRANSPORTS)('packet.metadata over %s on Nest 12', (transport) => {
     const first = await send();
     // Nest 12's API; the specs compile against the repository's own Nest 11 types.
     (client as unknown as NestTwelveClient).setOnDispatchHook((packet) => {
-      packet.metadata = { tenant: 'acme' };
+      packet.metadata = { tenant: 'acme', traceparent: 'the app must not write this key' };
     });
     const second = await send();
     await tracing.waitForSpans(`process ${pattern}`, 2);
@@ -189,6 +204,32 @@ describe.each(TRANSPORTS)('packet.metadata over %s on Nest 12', (transport) => {
     expect(first.tenant).toBeUndefined();
     expect(second.tenant).toBe('acme');
   });
+
+  it('hands the serializer the packet with the context already in its metadata', async () => {
+    const serialized: { metadata?: Record<string, string> }[] = [];
+    const serializer = {
+      serialize: (packet: { metadata?: Record<string, string> }) => {
+        serialized.push(JSON.parse(JSON.stringify(packet)) as { metadata?: Record<string, string> });
+        return packet;
+      },
+    };
+    const recording = ClientProxyFactory.create({
+      ...options,
+      options: { ...options.options, serializer },
+    } as ClientOptions);
+    try {
+      const reply = await tracingService.startActiveSpan('caller', () =>
+        firstValueFrom(recording.send<Record<string, unknown>>(pattern, { n: 3 })),
+      );
+      const sent = tracing.expectSpan(`send ${pattern}`, { kind: SpanKind.CLIENT, parent: 'caller' });
+      const traceparent = `00-${idsOf(sent).traceId}-${idsOf(sent).spanId}-01`;
+      expect(serialized).toHaveLength(1);
+      expect(serialized[0].metadata?.traceparent).toBe(traceparent);
+      expect(reply.traceparent).toBe(traceparent);
+    } finally {
+      await recording.close();
+    }
+  });
 });
 
 /** A test that starts the Nest 11 peer: a process that compiles this module's sources. */
@@ -201,8 +242,8 @@ describe.each(TRANSPORTS)('one trace between Nest 11 and Nest 12 over %s', (tran
       const pattern = `cross.${randomUUID()}`;
       const { options, port } = await optionsFor(transport);
       const service = await startMetadataService(pattern, options);
+      const peer = startNest11Peer('client', transport, port, pattern);
       try {
-        const peer = startNest11Peer('client', transport, port, pattern);
         const { nest, spans } = await peer.spans;
         expect(nest).toMatch(/^11\./);
         const sent = named(spans, `send ${pattern}`);
@@ -215,6 +256,7 @@ describe.each(TRANSPORTS)('one trace between Nest 11 and Nest 12 over %s', (tran
         expect(processed.spanContext().traceId).toBe(sent.traceId);
         expect(processed.parentSpanContext?.spanId).toBe(sent.spanId);
       } finally {
+        peer.kill();
         await service.close();
       }
     },
@@ -227,25 +269,26 @@ describe.each(TRANSPORTS)('one trace between Nest 11 and Nest 12 over %s', (tran
       const pattern = `cross.${randomUUID()}`;
       const { options, port } = await optionsFor(transport);
       const peer = startNest11Peer('server', transport, port, pattern);
-      await untilReady(peer);
-      const app = await NestFactory.createApplicationContext(
-        (() => {
-          @Module({ imports: [TracingModule.forRoot()] })
-          class ClientModule {}
-          return ClientModule;
-        })(),
-        { logger: false },
-      );
-      const client = ClientProxyFactory.create(options);
+      let app: INestApplicationContext | undefined;
+      let client: ClientProxy | undefined;
       try {
+        await untilReady(peer);
+        @Module({ imports: [TracingModule.forRoot()] })
+        class ClientModule {}
+        app = await NestFactory.createApplicationContext(ClientModule, { logger: false });
+        client = ClientProxyFactory.create(options);
         await client.connect();
+        const sender = client;
         const reply = await app
           .get(TracingService)
-          .startActiveSpan('caller', () => firstValueFrom(client.send<unknown>(pattern, { from: 'nest12' })));
+          .startActiveSpan('caller', () => firstValueFrom(sender.send<unknown>(pattern, { from: 'nest12' })));
         expect(reply).toEqual({ from: 'nest12' });
+      } catch (error) {
+        peer.kill();
+        throw error;
       } finally {
-        await client.close();
-        await app.close();
+        await client?.close();
+        await app?.close();
         peer.stop();
       }
       const sent = tracing.expectSpan(`send ${pattern}`, { kind: SpanKind.CLIENT, parent: 'caller' });

@@ -21,6 +21,8 @@ shift || true
 tarball="$(bash ../pack.sh "$PWD/.work")"
 "$root/node_modules/.bin/tsc" -p tsconfig.json
 
+# Every version runs, whatever the one before did; the run fails if any did.
+failed=()
 for version in "${versions[@]}"; do
   work="$PWD/$version/.work"
   (cd "$version" && npm ci --silent --no-audit --no-fund)
@@ -36,9 +38,17 @@ for version in "${versions[@]}"; do
       specs+=("$work/dist/versions/packet-metadata.e2e-spec.js")
     fi
   fi
-  nest="$(node -p "require('./$version/node_modules/@nestjs/core/package.json').version")"
-  echo "== e2e on Nest $nest, the packed package, as ES modules"
-  # From the repository's root, where the specs find their .proto files.
-  (cd "$root" && node --import "$work/dist/versions/jest-globals.js" --test --test-concurrency=1 \
-    --test-reporter=spec "${specs[@]}")
+  nest="$(cd "$version" && node -p "['core', 'microservices'].map((name) => name + ' ' +
+    JSON.parse(require('node:fs').readFileSync('node_modules/@nestjs/' + name + '/package.json', 'utf8')).version)
+    .join(', ')")"
+  echo "== e2e on Nest ($nest), the packed package, as ES modules"
+  globals="$(node -p "require('node:url').pathToFileURL(process.argv[1]).href" "$work/dist/versions/jest-globals.js")"
+  # From the repository's root, where the specs find their .proto files. A spec that
+  # leaves something running must not hold the run open: --test-force-exit.
+  (cd "$root" && node --import "$globals" --test --test-concurrency=1 --test-force-exit \
+    --test-reporter=spec "${specs[@]}") || failed+=("$version")
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "== e2e failed on: ${failed[*]}" >&2
+  exit 1
+fi
