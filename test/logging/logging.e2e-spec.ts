@@ -27,8 +27,14 @@ describe('log correlation', () => {
 
   beforeEach(() => {
     written = [];
+    const write = process.stdout.write.bind(process.stdout) as (chunk: Uint8Array) => boolean;
+    // Nest's logger writes strings; anything else (a test runner reporting through
+    // stdout from a child process) goes on to stdout.
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
+      if (typeof chunk !== 'string') {
+        return write(chunk);
+      }
+      written.push(chunk);
       return true;
     });
     restore = () => spy.mockRestore();

@@ -3,13 +3,14 @@
  * `.each`), on Node's own test runner: the runs on other Nest versions execute the
  * specs, compiled to ES modules, in plain Node, because Jest on Node 20 cannot
  * `require()` an ES module and Nest 12 is ESM only. Loaded with `node --import`
- * before each spec. What the specs do not use (`.only`, snapshots, mocks) is left out,
- * so that using it fails instead of being ignored.
+ * before each spec. What the specs do not use (`.only`, snapshots, module mocks) is left
+ * out, so that using it fails instead of being ignored.
  */
 import { register } from 'node:module';
 import { after, afterEach, before, beforeEach, describe as suite, it as test } from 'node:test';
 import { format } from 'node:util';
 import { expect } from 'expect';
+import { ModuleMocker } from 'jest-mock';
 
 register('./extensionless.js', import.meta.url);
 
@@ -133,7 +134,11 @@ const describe = Object.assign(withEach(suiteFunction(suite)), {
   skip: withEach(suiteFunction(suite.skip)),
 });
 
+const mocker = new ModuleMocker(globalThis);
+
 Object.assign(globalThis, {
+  /** `jest.fn()` and `jest.spyOn()`, from Jest's own `jest-mock`. */
+  jest: { fn: mocker.fn.bind(mocker), spyOn: mocker.spyOn.bind(mocker) },
   describe,
   it,
   test: it,

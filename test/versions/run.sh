@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the HTTP and microservice e2e specs against other Nest versions than the
+# Runs the e2e specs of HTTP, microservices, autoInstrument, the module itself and log
+# correlation against other Nest versions than the
 # repository's own (Nest 11.2, which Jest runs them on): Nest 11.1.4, the oldest one
 # supported, and Nest 12, ES modules only: 12.0.3, the last without packet.metadata,
 # and the newest 12. Each version is a folder here with its own
@@ -32,7 +33,7 @@ for version in "${versions[@]}"; do
 
   specs=("${@/#/$work/dist/}")
   if [ $# -eq 0 ]; then
-    specs=("$work"/dist/http/*.e2e-spec.js "$work"/dist/microservices/*.e2e-spec.js)
+    specs=("$work"/dist/{http,microservices,auto-instrument,foundation,logging}/*.e2e-spec.js)
     # Nest >= 12.0.4 only: packet.metadata, and messages to and from Nest 11.
     if [ "$version" = nest-12 ]; then
       specs+=("$work/dist/versions/packet-metadata.e2e-spec.js")
