@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packs the built package, installs the tarball into throwaway Nest apps (Nest 11
-# CommonJS and Nest 12 ESM), boots each with TracingModule.forRoot() and a @Traced
+# CommonJS, Nest 12 CommonJS, which loads Nest through require() of ES modules, and
+# Nest 12 ESM), boots each with TracingModule.forRoot() and a @Traced
 # provider, makes one HTTP request and one TCP microservice call, and checks the spans
 # that were exported; then a TCP call from each Nest version to the other.
 set -euo pipefail
