@@ -69,7 +69,12 @@ export function withEnvelopeMetadata<T>(serialized: T, headers: TraceHeaders): T
   if (envelope === undefined || !('pattern' in envelope)) {
     return serialized;
   }
-  return { ...envelope, metadata: { ...asRecord(envelope.metadata), ...headers } } as T;
+  const metadata = asRecord(envelope.metadata);
+  // Written already (Nest >= 12.0.4: into the packet, which Nest's serializer passes on).
+  if (metadata !== undefined && Object.keys(headers).every((key) => metadata[key] === headers[key])) {
+    return serialized;
+  }
+  return { ...envelope, metadata: { ...metadata, ...headers } } as T;
 }
 
 /**

@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # Runs the e2e specs of HTTP, microservices, autoInstrument, the module itself and log
-# correlation against other Nest versions than the
-# repository's own (Nest 11.2, which Jest runs them on): Nest 11.1.4, the oldest one
-# supported, and Nest 12, ES modules only: 12.0.3, the last without packet.metadata,
-# and the newest 12. Each version is a folder here with its own
-# package.json and lockfile. The specs are compiled once to ES modules and run from
-# inside each folder, so that they and the packed package (installed there from its
-# tarball) load that folder's Nest. They run on Node's test runner with Jest's globals
-# (jest-globals.ts): Jest cannot require() an ES module before Node 24.9.
+# correlation against other Nest versions than the repository's own (Nest 11.2, which
+# Jest runs them on): Nest 11.1.4, the oldest one supported, and Nest 12, ES modules
+# only: 12.0.3, the last without packet.metadata, and the newest 12. Each version is a
+# folder here with its own package.json and lockfile. The specs are compiled once to ES
+# modules and run from inside each folder, so that they and the packed package
+# (unpacked there from its tarball) load that folder's Nest. They run on Node's test
+# runner with Jest's globals (jest-globals.ts): Jest cannot require() an ES module
+# before Node 24.9.
 #   bash test/versions/run.sh                    every version, every spec
 #   bash test/versions/run.sh nest-12 [spec…]    one version, e.g. http/http.e2e-spec.js
 set -euo pipefail
 cd "$(dirname "$0")"
 root="$(cd ../.. && pwd)"
-versions=("${1:-nest-11.1}")
-if [ $# -eq 0 ]; then
+if [ $# -gt 0 ]; then
+  versions=("$1")
+  shift
+else
   versions=(nest-11.1 nest-12.0 nest-12)
 fi
-shift || true
 
 tarball="$(bash ../pack.sh "$PWD/.work")"
 "$root/node_modules/.bin/tsc" -p tsconfig.json
